@@ -1,0 +1,105 @@
+"""Degenerate clusters and the gap matrix that every spectral rule shares.
+
+Two eigenvalues belong to one cluster when they are joined by a chain of neighbours closer than
+``tol = rtol * scale``, where ``scale = max_i |λ_i|`` (the spectral radius: the 2-norm for a
+Hermitian matrix), so the test is invariant to rescaling the matrix. The default ``rtol`` is
+``sqrt(eps)`` of the working precision (1.5e-8 in float64, 3.5e-4 in float32): a gap below it cannot
+be divided by without amplifying round-off past ``sqrt(eps)``, a gap above it can.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._backend import Array, eps, namespace, real, stop_gradient
+
+
+def default_rtol(x: Array) -> float:
+    """Default relative cluster tolerance for the precision of ``x``: ``sqrt(eps)``."""
+    return math.sqrt(eps(x))
+
+
+def resolve_rtol(rtol: float | None, x: Array) -> float:
+    if rtol is None:
+        return default_rtol(x)
+    rtol = float(rtol)
+    if not (rtol >= 0.0 and math.isfinite(rtol)):
+        raise ValueError(f"cluster_rtol must be a finite number >= 0, got {rtol!r}")
+    return rtol
+
+
+def tolerance(w: Array, rtol: float) -> Array:
+    """Absolute cluster tolerance, shape ``(..., 1)``: ``rtol * max_i |w_i|``."""
+    xp = namespace(w)
+    scale = xp.max(xp.abs(stop_gradient(w)), axis=-1, keepdims=True)
+    return rtol * scale
+
+
+def sorted_clusters(w: Array, rtol: float) -> Array:
+    """``same[..., i, j]`` is True when ascending real eigenvalues ``i`` and ``j`` share a cluster.
+
+    Sorted input lets a cluster be a run of consecutive eigenvalues whose neighbour gaps are all
+    ``<= tol``: cluster ids are the cumulative count of larger gaps.
+    """
+    xp = namespace(w)
+    w = stop_gradient(w)
+    tol = tolerance(w, rtol)
+    breaks = xp.astype((w[..., 1:] - w[..., :-1]) > tol, xp.int32)
+    ids = xp.cumulative_sum(breaks, axis=-1, include_initial=True)
+    return ids[..., :, None] == ids[..., None, :]
+
+
+def general_clusters(w: Array, rtol: float) -> Array:
+    """``same[..., i, j]`` for eigenvalues in any order (complex allowed): the transitive closure of
+    ``|w_i - w_j| <= tol``, by repeated squaring of the adjacency matrix (log2 n products)."""
+    xp = namespace(w)
+    w = stop_gradient(w)
+    n = w.shape[-1]
+    tol = tolerance(w, rtol)[..., None]
+    near = xp.abs(w[..., :, None] - w[..., None, :]) <= tol
+    reach = xp.astype(near, xp.float32)
+    for _ in range(max(1, math.ceil(math.log2(max(n, 2))))):
+        reach = xp.astype((reach @ reach) > 0, xp.float32)
+    return reach > 0
+
+
+def inverse_gaps(w: Array, same: Array) -> Array:
+    """``F[..., i, j] = 1 / (w_j - w_i)`` for eigenvalues in different clusters, else 0.
+
+    ``w`` may be real or complex; the result has ``w``'s dtype and carries derivatives through
+    ``w`` (second derivatives need them), while ``same`` is a constant mask.
+    """
+    xp = namespace(w)
+    diff = w[..., None, :] - w[..., :, None]
+    safe = xp.where(same, xp.ones_like(diff), diff)
+    return xp.where(same, xp.zeros_like(diff), 1 / safe)
+
+
+def skew_defect(X: Array, same: Array) -> Array:
+    """``|X - X^H| / 2`` restricted to cluster blocks (diagonal included), shape ``(..., n, n)``.
+
+    For ``X = V^H V̄`` this is the part of the cotangent that rotates eigenvectors inside a cluster
+    (or changes a phase): zero exactly when the loss is gauge invariant.
+    """
+    xp = namespace(X)
+    from .._backend import mH
+
+    d = xp.abs(X - mH(X)) / 2
+    return xp.where(same, d, xp.zeros_like(d))
+
+
+def relative_max(defect: Array, X: Array) -> Array:
+    """``max|defect| / max|X|`` over the last two axes (0 where ``X`` is 0)."""
+    xp = namespace(X)
+    num = xp.max(defect, axis=(-2, -1))
+    den = xp.max(xp.abs(X), axis=(-2, -1))
+    return xp.where(den > 0, num / xp.where(den > 0, den, xp.ones_like(den)), xp.zeros_like(den))
+
+
+def cluster_spread(wbar: Array, same: Array) -> Array:
+    """Largest ``|w̄_i - w̄_j|`` over pairs inside one cluster, per matrix: nonzero when a loss
+    weights the eigenvalues of a degenerate cluster unequally (not differentiable there)."""
+    xp = namespace(wbar)
+    wbar = real(wbar)
+    d = xp.abs(wbar[..., :, None] - wbar[..., None, :])
+    return xp.max(xp.where(same, d, xp.zeros_like(d)), axis=(-2, -1))

@@ -1,0 +1,50 @@
+"""Derivative rules of the Hermitian eigenproblem, standard and generalized (design/adjoints.md §1, §4).
+
+Conventions: ``A = V diag(w) V^H`` with ``w`` ascending; for the generalized problem
+``A V = B V diag(w)`` with ``V^H B V = I``. Tangents are ``dA``, ``dB`` (Hermitian); cotangents
+follow ``dL = Re tr(Ā^H dA)`` (so ``Ā = ∂L/∂Re A + i ∂L/∂Im A``). ``F`` is the gap matrix of
+``clusters.inverse_gaps`` (zero inside a cluster), ``same`` the cluster mask. The gauge of the
+eigenvectors is fixed by ``V^H dV`` having no Hermitian part inside clusters beyond what the
+normalisation demands (zero for the standard problem, ``-½ V^H dB V`` for the generalized one).
+"""
+
+from __future__ import annotations
+
+from .._backend import Array, diag_embed, diagonal, herm, mH, namespace, real
+
+
+def eigh_jvp(w: Array, V: Array, dA: Array, F: Array) -> tuple[Array, Array]:
+    """``dw = Re diag(V^H dA V)``, ``dV = V (F ∘ V^H dA V)``."""
+    P = mH(V) @ dA @ V
+    return real(diagonal(P)), V @ (F * P)
+
+
+def eigh_vjp(w: Array, V: Array, wbar: Array, Vbar: Array, F: Array) -> Array:
+    """``Ā = V [diag(Re w̄) + F ∘ (X - X^H)/2] V^H`` with ``X = V^H V̄`` (Hermitian result)."""
+    X = mH(V) @ Vbar
+    K = diag_embed(real(wbar)) + F * (X - mH(X)) / 2
+    return V @ K @ mH(V)
+
+
+def geigh_jvp(w: Array, V: Array, dA: Array, dB: Array, F: Array, same: Array) -> tuple[Array, Array]:
+    """Generalized JVP: ``dw_j = v_j^H (dA - w_j dB) v_j`` and ``dV = V C`` with
+    ``C = F ∘ (PA - PB diag(w)) - ½ same ∘ PB``, ``PA = V^H dA V``, ``PB = V^H dB V``.
+
+    The ``-½ PB`` block keeps ``V^H B V = I`` inside clusters (and on the diagonal)."""
+    xp = namespace(V)
+    PA = mH(V) @ dA @ V
+    PB = mH(V) @ dB @ V
+    dw = real(diagonal(PA)) - w * real(diagonal(PB))
+    C = F * (PA - PB * w[..., None, :]) - xp.where(same, PB, xp.zeros_like(PB)) / 2
+    return dw, V @ C
+
+
+def geigh_vjp(w: Array, V: Array, wbar: Array, Vbar: Array, F: Array, same: Array) -> tuple[Array, Array]:
+    """Generalized VJP: with ``X = V^H V̄`` and ``K = diag(Re w̄) + F ∘ X``,
+    ``Ā = herm(V K V^H)`` and ``B̄ = -herm(V (K diag(w) + ½ same ∘ X) V^H)``."""
+    xp = namespace(V)
+    X = mH(V) @ Vbar
+    K = diag_embed(real(wbar)) + F * X
+    KB = K * w[..., None, :] + xp.where(same, X, xp.zeros_like(X)) / 2
+    Vh = mH(V)
+    return herm(V @ K @ Vh), -herm(V @ KB @ Vh)

@@ -1,0 +1,130 @@
+"""JAX registration of the Hermitian rules: ``custom_jvp`` gives forward, reverse (by transposition)
+and higher derivatives from one JVP formula in ``eigengrad._rules.eigh``."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _forward, _report, _validation
+from .._backend import herm, mH
+from .._rules import eigh as rules
+from .._rules.clusters import inverse_gaps, resolve_rtol, sorted_clusters
+from ._probe import probe
+
+
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _eigh(A, rtol, gauge):
+    return _forward.eigh(A)
+
+
+@_eigh.defjvp
+def _eigh_jvp(rtol, gauge, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    w, V = _eigh(A, rtol, gauge)
+    same = sorted_clusters(w, rtol)
+    dw, dV = rules.eigh_jvp(w, V, dA, inverse_gaps(w, same))
+    dw = probe(dw, w, V, same, kind="values", mode=gauge, routine="eigh")
+    dV = probe(dV, w, V, same, kind="vectors", mode=gauge, routine="eigh")
+    return (w, V), (dw, dV)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _eigvalsh(A, rtol, gauge):
+    return _forward.eigh(A)[0]
+
+
+@_eigvalsh.defjvp
+def _eigvalsh_jvp(rtol, gauge, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    w, V = _eigh(A, rtol, gauge)
+    dw = jnp.real(jnp.sum(jnp.conj(V) * (dA @ V), axis=-2))  # Re diag(V^H dA V), one product
+    return w, probe(dw, w, V, sorted_clusters(w, rtol), kind="values", mode=gauge, routine="eigvalsh")
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _geigh(A, B, rtol, gauge):
+    return _forward.geigh(A, B)
+
+
+@_geigh.defjvp
+def _geigh_jvp(rtol, gauge, primals, tangents):
+    (A, B), (dA, dB) = primals, tangents
+    w, V = _geigh(A, B, rtol, gauge)
+    same = sorted_clusters(w, rtol)
+    dw, dV = rules.geigh_jvp(w, V, dA, dB, inverse_gaps(w, same), same)
+    dw = probe(dw, w, V, same, kind="values", mode=gauge, routine="eigh(A, B)")
+    dV = probe(dV, w, V, same, kind="vectors", mode=gauge, routine="eigh(A, B)")
+    return (w, V), (dw, dV)
+
+
+def _prepare(A, B, routine):
+    A = jnp.asarray(A)
+    _validation.check_matrix(A, "A", routine)
+    if B is not None:
+        B = jnp.asarray(B)
+        _validation.check_matrix(B, "B", routine)
+        _validation.check_pair(A, B, routine)
+        dtype = jnp.result_type(A, B)
+        A, B = A.astype(dtype), B.astype(dtype)
+        batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+        A = jnp.broadcast_to(A, batch + A.shape[-2:])
+        B = jnp.broadcast_to(B, batch + B.shape[-2:])
+    for M, name in ((A, "A"), (B, "B")):
+        if M is not None and _concrete(M):
+            _validation.check_values(np.asarray(M), name, routine, hermitian=True)
+    if B is not None and _concrete(B):
+        _validation.check_positive_definite(np.asarray(herm(B)), routine)
+    return A, B
+
+
+def eigh(A, B=None, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Eigenvalues (ascending) and eigenvectors (columns) of a Hermitian ``A``, or of the
+    Hermitian-definite pencil ``A v = λ B v`` with ``V^H B V = I``; batched over leading axes.
+
+    The input is read as ``herm(A) = (A + A^H)/2`` (after a check that it is Hermitian to
+    ``sqrt(eps)``), so derivatives are Hermitian matrices. Derivatives (JVP, VJP, any order):
+    ``dλ_i = v_i^H (dA - λ_i dB) v_i``; eigenvector derivatives drop ``1/(λ_j - λ_i)`` inside
+    clusters of eigenvalues closer than ``cluster_rtol * max|λ|`` (default ``sqrt(eps)``), which is
+    exact for every loss that sees a cluster only through its subspace. A loss that depends on the
+    gauge (a phase, a basis inside a cluster) raises :class:`eigengrad.errors.GaugeError`
+    (``gauge="raise"``), warns (``"warn"``), or is accepted (``"ignore"``); under ``jit`` the check
+    warns through ``jax.debug.callback``.
+
+    >>> import jax.numpy as jnp, eigengrad.jax as ej
+    >>> w, V = ej.eigh(jnp.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> [round(float(x), 6) for x in w]
+    [1.0, 3.0]
+    """
+    routine = "eigh" if B is None else "eigh(A, B)"
+    _report.check_mode(gauge)
+    A, B = _prepare(A, B, routine)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if B is None:
+        return _eigh(herm(A), rtol, gauge)
+    return _geigh(herm(A), herm(B), rtol, gauge)
+
+
+def eigvalsh(A, B=None, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Eigenvalues (ascending) of Hermitian ``A`` or of the pencil ``(A, B)``; see :func:`eigh`.
+
+    ``dλ_i = v_i^H (dA - λ_i dB) v_i``; a loss weighting the eigenvalues of a degenerate cluster
+    unequally is not differentiable there and gets a :class:`~eigengrad.errors.DegeneracyWarning`.
+
+    >>> import jax, jax.numpy as jnp, eigengrad.jax as ej
+    >>> g = jax.grad(lambda A: ej.eigvalsh(A).sum())(jnp.eye(3))   # d tr(A) / dA = I
+    >>> bool(jnp.allclose(g, jnp.eye(3)))
+    True
+    """
+    if B is not None:
+        return eigh(A, B, cluster_rtol=cluster_rtol, gauge=gauge)[0]
+    _report.check_mode(gauge)
+    A, _ = _prepare(A, None, "eigvalsh")
+    return _eigvalsh(herm(A), resolve_rtol(cluster_rtol, A), gauge)

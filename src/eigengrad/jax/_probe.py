@@ -1,0 +1,81 @@
+"""An identity on tangents whose transpose inspects the cotangent: how a ``custom_jvp`` rule, which
+never sees cotangents, still detects gauge-dependent losses in reverse mode.
+
+``probe(t, w, V, same)`` returns ``t``. When JAX transposes it (``grad``, ``vjp``), the cotangent of
+``t`` is the cotangent of the eigen-output it stands for, and the check of ``_report`` runs: eagerly
+it raises or warns in Python; under ``jit``/``vmap`` (traced values) it warns through
+``jax.debug.callback`` at run time, since a compiled backward pass cannot raise.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.extend.core import Primitive
+from jax.interpreters import ad, batching, mlir
+
+from .. import _report
+from .._backend import mH
+from .._rules.clusters import cluster_spread, skew_defect
+
+probe_p = Primitive("eigengrad_cotangent_probe")
+
+
+def probe(t, w, V, same, *, kind: str, mode: str, routine: str):
+    """Identity in ``t``. ``kind``: ``"vectors"`` (t is dV, shape ..., n, n) or ``"values"`` (dw)."""
+    if mode == "ignore":
+        return t
+    return probe_p.bind(t, w, V, same, kind=kind, mode=mode, routine=routine)
+
+
+probe_p.def_impl(lambda t, w, V, same, **_: t)
+probe_p.def_abstract_eval(lambda t, w, V, same, **_: t)
+mlir.register_lowering(probe_p, mlir.lower_fun(lambda t, w, V, same, **_: t, multiple_results=False))
+
+
+def _jvp(primals, tangents, **params):
+    out = probe_p.bind(*primals, **params)
+    dt = tangents[0]
+    return out, (ad.instantiate_zeros(dt) if type(dt) is ad.Zero else dt)
+
+
+ad.primitive_jvps[probe_p] = _jvp
+
+
+def _measure(ct, w, V, same, kind):
+    # JAX cotangents of complex outputs are the conjugate of ∂L/∂Re + i ∂L/∂Im.
+    bar = jnp.conj(ct)
+    if kind == "vectors":
+        X = mH(V) @ bar
+        return w, skew_defect(X, same), jnp.max(jnp.abs(X), axis=(-2, -1))
+    return w, cluster_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1)
+
+
+def _transpose(ct, t, w, V, same, *, kind, mode, routine):
+    if type(ct) is not ad.Zero:
+        args = _measure(ct, w, V, same, kind)
+        report = _report.report_vectors if kind == "vectors" else _report.report_values
+        if any(isinstance(a, jax.core.Tracer) for a in args):
+            traced_mode = "warn" if mode == "raise" else mode
+            jax.debug.callback(partial(report, mode=traced_mode, routine=routine), *args)
+        else:
+            report(*(np.asarray(a) for a in args), mode=mode, routine=routine)
+    return [ct, None, None, None]
+
+
+ad.primitive_transposes[probe_p] = _transpose
+
+
+def _batch(args, dims, **params):
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    moved = [
+        jnp.broadcast_to(a, (size,) + a.shape) if d is None else jnp.moveaxis(a, d, 0)
+        for a, d in zip(args, dims)
+    ]
+    return probe_p.bind(*moved, **params), 0
+
+
+batching.primitive_batchers[probe_p] = _batch
