@@ -7,7 +7,8 @@ from ._backend import Array, herm, mH, namespace, solve_triangular
 
 def eigh(A: Array) -> tuple[Array, Array]:
     """Ascending eigenvalues and orthonormal eigenvectors (columns) of Hermitian ``A``."""
-    return namespace(A).linalg.eigh(A)
+    w, V = namespace(A).linalg.eigh(A)
+    return w, V
 
 
 def geigh(A: Array, B: Array) -> tuple[Array, Array]:

@@ -1,0 +1,157 @@
+"""PyTorch registration of the Hermitian rules: ``autograd.Function``s whose ``backward`` is the
+neutral VJP, ``jvp`` the neutral JVP, with ``torch.func`` (vmap) support. The backward is written in
+differentiable torch operations on the saved outputs, so higher derivatives are exact."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import _forward, _report, _validation
+from .._backend import herm, mH
+from .._rules import eigh as rules
+from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, sorted_clusters
+
+
+def _is_wrapped(t: torch.Tensor) -> bool:
+    """True for functorch-wrapped tensors (inside vmap/grad), whose values cannot be read."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(t)
+
+
+def _check_cotangents(w, V, wbar, Vbar, same, gauge, routine):
+    if gauge == "ignore" or any(_is_wrapped(t) for t in (w, V, wbar, Vbar) if t is not None):
+        return
+    with torch.no_grad():
+        if Vbar is not None:
+            X = mH(V) @ Vbar
+            _report.report_vectors(
+                w.cpu().numpy(), skew_defect(X, same).cpu().numpy(),
+                torch.amax(X.abs(), dim=(-2, -1)).cpu().numpy(), gauge, routine,
+            )
+        if wbar is not None:
+            _report.report_values(
+                w.cpu().numpy(), cluster_spread(wbar, same).cpu().numpy(),
+                torch.amax(wbar.abs(), dim=-1).cpu().numpy(), gauge, routine,
+            )
+
+
+class _Eigh(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(A, rtol, gauge):
+        return _forward.eigh(A)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, ctx.rtol, ctx.gauge = inputs
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*output)
+        ctx.save_for_forward(*output)
+
+    @staticmethod
+    def backward(ctx, wbar, Vbar):
+        w, V = ctx.saved_tensors
+        same = sorted_clusters(w, ctx.rtol)
+        _check_cotangents(w, V, wbar, Vbar, same, ctx.gauge, "eigh")
+        wbar = torch.zeros_like(w) if wbar is None else wbar
+        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        return rules.eigh_vjp(w, V, wbar, Vbar, inverse_gaps(w, same)), None, None
+
+    @staticmethod
+    def jvp(ctx, dA, _rtol, _gauge):
+        w, V = ctx.saved_tensors
+        return rules.eigh_jvp(w, V, dA, inverse_gaps(w, sorted_clusters(w, ctx.rtol)))
+
+
+class _GEigh(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(A, B, rtol, gauge):
+        return _forward.geigh(A, B)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, _, ctx.rtol, ctx.gauge = inputs
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*output)
+        ctx.save_for_forward(*output)
+
+    @staticmethod
+    def backward(ctx, wbar, Vbar):
+        w, V = ctx.saved_tensors
+        same = sorted_clusters(w, ctx.rtol)
+        _check_cotangents(w, V, wbar, Vbar, same, ctx.gauge, "eigh(A, B)")
+        wbar = torch.zeros_like(w) if wbar is None else wbar
+        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        Abar, Bbar = rules.geigh_vjp(w, V, wbar, Vbar, inverse_gaps(w, same), same)
+        return Abar, Bbar, None, None
+
+    @staticmethod
+    def jvp(ctx, dA, dB, _rtol, _gauge):
+        w, V = ctx.saved_tensors
+        same = sorted_clusters(w, ctx.rtol)
+        dA = torch.zeros_like(V) if dA is None else dA
+        dB = torch.zeros_like(V) if dB is None else dB
+        return rules.geigh_jvp(w, V, dA, dB, inverse_gaps(w, same), same)
+
+
+def _prepare(A, B, routine):
+    if not isinstance(A, torch.Tensor) or (B is not None and not isinstance(B, torch.Tensor)):
+        raise TypeError(f"{routine}: expected torch.Tensor inputs, got {type(A).__name__}"
+                        + ("" if B is None else f" and {type(B).__name__}"))
+    _validation.check_matrix(A, "A", routine)
+    if B is not None:
+        _validation.check_matrix(B, "B", routine)
+        _validation.check_pair(A, B, routine)
+        dtype = torch.promote_types(A.dtype, B.dtype)
+        A, B = A.to(dtype), B.to(dtype)
+        batch = torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+        A, B = A.expand(batch + A.shape[-2:]), B.expand(batch + B.shape[-2:])
+    for M, name in ((A, "A"), (B, "B")):
+        if M is not None and not _is_wrapped(M):
+            _validation.check_values(M.detach().cpu().numpy(), name, routine, hermitian=True)
+    if B is not None and not _is_wrapped(B):
+        _validation.check_positive_definite(herm(B).detach().cpu().numpy(), routine)
+    return A, B
+
+
+def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float | None = None,
+         gauge: str = "raise") -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues (ascending) and eigenvectors (columns) of a Hermitian ``A``, or of the
+    Hermitian-definite pencil ``A v = λ B v`` with ``V^H B V = I``; batched over leading axes.
+
+    The input is read as ``herm(A) = (A + A^H)/2`` (after a check that it is Hermitian to
+    ``sqrt(eps)``), so gradients are Hermitian. ``dλ_i = v_i^H (dA - λ_i dB) v_i``; eigenvector
+    derivatives drop ``1/(λ_j - λ_i)`` inside clusters closer than ``cluster_rtol * max|λ|`` (default
+    ``sqrt(eps)``), exact for every loss that sees a cluster only through its subspace. A
+    gauge-dependent loss raises :class:`eigengrad.errors.GaugeError` in ``backward``
+    (``gauge="raise"``), warns (``"warn"``) or is accepted (``"ignore"``). Supports ``backward``,
+    double backward, forward-mode AD and ``torch.func`` (the gauge check is skipped inside
+    ``torch.func`` transforms, whose values cannot be read).
+
+    >>> import torch, eigengrad.torch as et
+    >>> w, V = et.eigh(torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64))
+    >>> w.tolist()
+    [1.0, 3.0]
+    """
+    routine = "eigh" if B is None else "eigh(A, B)"
+    _report.check_mode(gauge)
+    A, B = _prepare(A, B, routine)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if B is None:
+        return _Eigh.apply(herm(A), rtol, gauge)
+    return _GEigh.apply(herm(A), herm(B), rtol, gauge)
+
+
+def eigvalsh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float | None = None,
+             gauge: str = "raise") -> torch.Tensor:
+    """Eigenvalues (ascending) of Hermitian ``A`` or of the pencil ``(A, B)``; see :func:`eigh`.
+
+    >>> import torch, eigengrad.torch as et
+    >>> A = torch.eye(3, dtype=torch.float64, requires_grad=True)
+    >>> et.eigvalsh(A).sum().backward()       # d tr(A) / dA = I
+    >>> bool(torch.allclose(A.grad, torch.eye(3, dtype=torch.float64)))
+    True
+    """
+    return eigh(A, B, cluster_rtol=cluster_rtol, gauge=gauge)[0]
