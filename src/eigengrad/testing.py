@@ -1,0 +1,216 @@
+"""Check derivatives of your own losses against finite differences, in JAX or PyTorch.
+
+``check_grads(f, args)`` projects ``f``'s output on a random cotangent ``u`` (complex where the output
+is), ``s(x) = Re Σ conj(u) f(x)``, and compares along random directions ``d`` (complex where the
+input is) three numbers that must agree: the central difference ``(s(x+hd) - s(x-hd)) / 2h``
+(Richardson-extrapolated by default), the reverse-mode value ``⟨∇s, d⟩``, and the forward-mode
+value ``Re Σ conj(u) J d``. Reverse and forward mode are also compared with each other at a much
+tighter tolerance (they must be transposes of each other, ``⟨u, J d⟩ = ⟨Jᵀ u, d⟩``, to round-off).
+``order=2`` repeats the check on the gradient of ``s`` (Hessian-vector products).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+@dataclass
+class GradCheck:
+    """What ``check_grads`` measured: per mode, the worst relative error against finite differences."""
+
+    errors: dict[str, float] = field(default_factory=dict)
+    transpose_error: float = 0.0
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={v:.2e}" for k, v in self.errors.items())
+        return f"GradCheck({parts}, fwd-vs-rev={self.transpose_error:.2e})"
+
+
+def _framework(args: Sequence[Any]) -> str:
+    for a in args:
+        mod = type(a).__module__
+        if mod.startswith("torch"):
+            return "torch"
+        if mod.startswith("jax"):
+            return "jax"
+    raise TypeError("check_grads: no JAX array or torch.Tensor among the arguments")
+
+
+class _Adapter:
+    """Framework operations check_grads needs, on flat lists of differentiable arguments."""
+
+    def __init__(self, name: str):
+        self.name = name
+        if name == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            self.jax, self.np = jax, jnp
+        else:
+            import torch
+
+            self.torch = torch
+
+    def is_float(self, x) -> bool:
+        return np.issubdtype(np.dtype(str(x.dtype).replace("torch.", "")), np.inexact)
+
+    def random_like(self, x, rng):
+        shape = tuple(x.shape)
+        is_c = "complex" in str(x.dtype)
+        r = rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if is_c else 0)
+        if self.name == "jax":
+            return self.np.asarray(r, dtype=x.dtype)
+        return self.torch.as_tensor(r, dtype=x.dtype, device=x.device)
+
+    def leaves(self, out):
+        if self.name == "jax":
+            return self.jax.tree_util.tree_leaves(out)
+        if isinstance(out, (tuple, list)):
+            return [y for o in out for y in self.leaves(o)]
+        return [out]
+
+    def pair(self, us, ys):
+        """``Re Σ conj(u) y`` summed over output leaves."""
+        if self.name == "jax":
+            return sum(self.np.real(self.np.sum(self.np.conj(u) * y)) for u, y in zip(us, ys))
+        t = self.torch
+        return sum(t.real(t.sum(t.conj(u) * y)) if y.is_complex() else t.sum(u * y) for u, y in zip(us, ys))
+
+    def grad(self, s, xs):
+        """Reverse-mode gradient of scalar ``s`` w.r.t. the list ``xs`` and the pairing it uses."""
+        if self.name == "jax":
+            return self.jax.grad(lambda *x: s(*x), argnums=tuple(range(len(xs))))(*xs)
+        return self.torch.func.grad(lambda *x: s(*x), argnums=tuple(range(len(xs))))(*xs)
+
+    def dot(self, gs, ds) -> float:
+        """Directional derivative ``⟨∇s, d⟩`` in the framework's gradient convention."""
+        if self.name == "jax":  # JAX: grad is the conjugate of ∂/∂Re + i ∂/∂Im
+            return float(sum(self.np.real(self.np.sum(g * d)) for g, d in zip(gs, ds)))
+        t = self.torch  # PyTorch: grad is ∂/∂Re + i ∂/∂Im
+        return float(sum(t.real(t.sum(t.conj(g) * d)) if g.is_complex() else t.sum(g * d) for g, d in zip(gs, ds)))
+
+    def norm(self, xs) -> float:
+        return float(np.sqrt(sum(np.sum(np.abs(_to_numpy(x)) ** 2) for x in xs)))
+
+    def jvp(self, f, xs, ds):
+        if self.name == "jax":
+            return self.jax.jvp(f, tuple(xs), tuple(ds))[1]
+        return self.torch.func.jvp(f, tuple(xs), tuple(ds))[1]
+
+    def value(self, s, xs) -> float:
+        return float(s(*xs))
+
+
+def check_grads(
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    argnums: Sequence[int] | None = None,
+    order: int = 1,
+    modes: Sequence[str] = ("fwd", "rev"),
+    n_directions: int = 3,
+    step: float | None = None,
+    richardson: bool = True,
+    rtol: float | None = None,
+    atol: float = 0.0,
+    seed: int = 0,
+) -> GradCheck:
+    """Compare forward and reverse derivatives of ``f`` at ``args`` with central differences.
+
+    ``f`` takes arrays (JAX) or tensors (PyTorch) and returns an array or a tuple/pytree of arrays,
+    real or complex. Real and imaginary parts of complex inputs are perturbed together along a
+    random complex direction. Raises ``AssertionError`` with the numbers when a derivative is off
+    by more than ``atol + rtol * scale``; ``rtol`` defaults to ``1e-6`` in double precision and
+    ``2e-2`` in single. ``order=2`` checks the derivative of the gradient (Hessian-vector products).
+    Use it on losses that pass their matrices through ``(A + A^H)/2`` before a Hermitian routine,
+    since a finite-difference step in one entry breaks Hermitian symmetry.
+
+    >>> import jax, jax.numpy as jnp
+    >>> jax.config.update("jax_enable_x64", True)
+    >>> import eigengrad.jax as ej
+    >>> from eigengrad.testing import check_grads
+    >>> A = jnp.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> r = check_grads(lambda A: ej.eigvalsh((A + A.T) / 2), (A,))
+    >>> r.errors["rev"] < 1e-8
+    True
+    """
+    args = list(args)
+    ad = _Adapter(_framework(args))
+    if argnums is None:
+        argnums = [i for i, a in enumerate(args) if hasattr(a, "dtype") and ad.is_float(a)]
+    argnums = list(argnums)
+    dtype_names = [str(args[i].dtype) for i in argnums]
+    single = any(("float32" in d) or ("complex64" in d) for d in dtype_names)
+    eps = float(np.finfo(np.float32 if single else np.float64).eps)
+    rtol = (2e-2 if single else 1e-6) if rtol is None else rtol
+    rng = np.random.default_rng(seed)
+
+    def fx(*xs):
+        full = list(args)
+        for i, x in zip(argnums, xs):
+            full[i] = x
+        return f(*full)
+
+    xs = [args[i] for i in argnums]
+    us = [ad.random_like(y, rng) for y in ad.leaves(fx(*xs))]
+
+    def s(*x):
+        return ad.pair(us, ad.leaves(fx(*x)))
+
+    if order == 2:
+        def grad_s(*x):
+            return ad.grad(s, list(x))
+
+        return check_grads(grad_s, xs, order=1, modes=modes, n_directions=n_directions, step=step,
+                           richardson=richardson, rtol=rtol, atol=atol, seed=seed + 1)
+    if order != 1:
+        raise ValueError(f"check_grads: order must be 1 or 2, got {order}")
+
+    scale_x = max(1.0, max(float(np.max(np.abs(np.asarray(_to_numpy(x))))) if np.size(_to_numpy(x)) else 0.0 for x in xs))
+    h = step if step is not None else (eps ** (1 / 5) if richardson else eps ** (1 / 3)) * scale_x
+    result = GradCheck(errors={m: 0.0 for m in modes})
+    g = ad.grad(s, xs) if "rev" in modes else None
+    for _ in range(n_directions):
+        ds = [ad.random_like(x, rng) for x in xs]
+
+        def central(hh):
+            plus = [x + hh * d for x, d in zip(xs, ds)]
+            minus = [x - hh * d for x, d in zip(xs, ds)]
+            return (ad.value(s, plus) - ad.value(s, minus)) / (2 * hh)
+
+        fd = (4 * central(h / 2) - central(h)) / 3 if richardson else central(h)
+        got = {}
+        if "rev" in modes:
+            got["rev"] = ad.dot(g, ds)
+        if "fwd" in modes:
+            got["fwd"] = float(ad.pair(us, ad.leaves(ad.jvp(fx, xs, ds))))
+        # A directional derivative near 0 by accident (d almost orthogonal to ∇s) is judged against
+        # a thousandth of its largest possible size ‖∇s‖‖d‖ rather than against itself.
+        ref = 1e-3 * ad.norm(g) * ad.norm(ds) if g is not None else 0.0
+        scale = max(abs(fd), *(abs(v) for v in got.values()), ref, 1e-300)
+        for m, v in got.items():
+            err = abs(v - fd) / scale
+            result.errors[m] = max(result.errors[m], err)
+            if abs(v - fd) > atol + rtol * scale:
+                raise AssertionError(
+                    f"check_grads: {m}-mode directional derivative {v:.12g} differs from the finite "
+                    f"difference {fd:.12g} (relative error {err:.2e} > rtol {rtol:.1e}; step {h:.1e})"
+                )
+        if len(got) == 2:
+            terr = abs(got["fwd"] - got["rev"]) / scale
+            result.transpose_error = max(result.transpose_error, terr)
+            if terr > max(1e3 * eps, 1e-3 * rtol):
+                raise AssertionError(
+                    f"check_grads: forward ({got['fwd']:.15g}) and reverse ({got['rev']:.15g}) modes "
+                    f"are not transposes of each other (relative difference {terr:.2e})"
+                )
+    return result
+
+
+def _to_numpy(x) -> np.ndarray:
+    if type(x).__module__.startswith("torch"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
