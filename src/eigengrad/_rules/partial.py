@@ -1,0 +1,121 @@
+"""Adjoints of k computed eigenpairs of a large operator, without differentiating the solver
+(design/adjoints.md §5a, §5b, §6). Both rules return *adjoint vectors*: the cotangent of the
+operator is ``Ā = Σ_i a_i v_i^H`` (and ``B̄ = Σ_i b_i v_i^H``), so that for a parametrised operator
+``θ̄ = Σ_i Re⟨a_i, ∂_θ A v_i⟩``: one vector-Jacobian product of the matrix-vector product with the
+block ``a`` at the block ``V``. ``Ā`` is meant for Hermitian perturbations in the Hermitian rule
+(apply ``herm`` to form a matrix).
+
+Operators are functions on blocks of columns (``A(X) = A X``), used without derivatives.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from .._backend import Array, diag_embed, mH, namespace, real
+from .._solvers import krylov
+from .clusters import inverse_gaps, sorted_clusters
+
+Op = Callable[[Array], Array]
+
+
+class AdjointInfo(NamedTuple):
+    res: Array  # (k,) relative residuals of the adjoint solves
+    iters: Array  # steps taken
+
+
+def hermitian_adjoint(
+    A: Op, w: Array, V: Array, wbar: Array, Vbar: Array, *, B: Op | None = None,
+    BV: Array | None = None, T: Op | None = None, sign: float = 1.0, method: str = "cg",
+    tol: float, maxiter: int, rtol: float,
+) -> tuple[Array, Array | None, AdjointInfo]:
+    """§5a for ``A v = λ B v``, ``V^H B V = I`` (``B = I`` when ``B`` is None), ``w`` ascending.
+
+    In span: ``X = V^H V̄``, ``K = diag(Re w̄) + F ∘ X`` (``F`` zero inside clusters), ``a = V K``,
+    ``b = -V (K diag(w) + ½ same ∘ X)``. Complement: ``z_i ∈ range(P)``, ``P = I - V V^H B``, solves
+    ``P^H (A - λ_i B) P z_i = P^H v̄_i``; then ``a_i -= z_i`` and ``b_i += λ_i z_i``. The projected
+    operator is definite when the k pairs are extremal (``sign = +1`` lowest, ``-1`` highest: CG)
+    and indefinite for an interior window (MINRES). ``T`` (Hermitian positive definite,
+    ``≈ (A - σB)^{-1}``) preconditions the solves as ``P T P^H``.
+    """
+    xp = namespace(V)
+    same = sorted_clusters(w, rtol)
+    F = inverse_gaps(w, same)
+    X = mH(V) @ Vbar
+    wc = xp.astype(w, V.dtype)
+    if B is None:
+        K = diag_embed(xp.astype(real(wbar), V.dtype)) + F * (X - mH(X)) / 2
+        BV = V
+    else:
+        K = diag_embed(xp.astype(real(wbar), V.dtype)) + F * X
+    a = V @ K
+    b = None if B is None else -(V @ (K * wc[None, :] + xp.where(same, X, xp.zeros_like(X)) / 2))
+
+    def project_out(Z):  # P Z: B-orthogonal to span V
+        return Z - V @ (mH(BV) @ Z)
+
+    def project_in(Y):  # P^H Y: orthogonal to span V
+        return Y - BV @ (mH(V) @ Y)
+
+    def op(Z):
+        Z = project_out(Z)
+        BZ = Z if B is None else B(Z)
+        return sign * project_in(A(Z) - BZ * wc[None, :])
+
+    prec = None if T is None else (lambda R: project_out(T(project_in(R))))
+    rhs = sign * project_in(Vbar)
+    solve = {"cg": krylov.cg, "minres": krylov.minres}[method]
+    z, res, iters = solve(op, rhs, prec=prec, tol=tol, maxiter=maxiter)
+    z = project_out(z)
+    a = a - z
+    if b is not None:
+        b = b + z * wc[None, :]
+    return a, b, AdjointInfo(res, iters)
+
+
+def general_adjoint(
+    AH: Op, w: Array, V: Array, wbar: Array, Vbar: Array, *, tol: float, maxiter: int, restart: int = 30,
+) -> tuple[Array, AdjointInfo]:
+    """§5b (KrylovKit's GMRES variant) for ``A v_i = λ_i v_i``, ``||v_i|| = 1``; ``AH(Y) = A^H Y``.
+
+    For each i, the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0] [a_i; x_i] =
+    [v̄_i - v_i (v_i^H v̄_i); λ̄_i]`` (solvability forces ``x_i = 0``; the border fixes the component
+    along the left eigenvector, so no left eigenvectors are needed). All k systems run as one block.
+    """
+    xp = namespace(V)
+    n = V.shape[0]
+    wc = xp.conj(w)
+    d = xp.sum(xp.conj(V) * Vbar, axis=0)
+    rhs = xp.concat([Vbar - V * d[None, :], xp.astype(wbar, V.dtype)[None, :]], axis=0)
+
+    def op(Y):
+        a, x = Y[:n], Y[n:]
+        top = a * wc[None, :] - AH(a) + V * x
+        return xp.concat([top, xp.sum(xp.conj(V) * a, axis=0)[None, :]], axis=0)
+
+    Y, res, iters = krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
+    return Y[:n], AdjointInfo(res, iters)
+
+
+def cut_gap(w: Array, guard: Array) -> Array:
+    """Distance of each computed eigenvalue to the nearest estimate of an uncomputed one, ``(k,)``.
+    Below the cluster tolerance, a cluster is cut by the computed set and the adjoint is singular."""
+    xp = namespace(w)
+    return xp.min(xp.abs(w[:, None] - guard[None, :]), axis=1)
+
+
+def gradient_error(res: Array, gap: Array) -> Array:
+    """First-order error estimate of eigenvector derivatives, ``||r_i|| / gap_i`` (§5a)."""
+    xp = namespace(res)
+    return res / xp.maximum(gap, xp.finfo(gap.dtype).tiny)
+
+
+def phase_defect(V: Array, Vbar: Array) -> tuple[Array, Array]:
+    """Gauge part of a right-eigenvector cotangent, ``|Im v_i^H v̄_i|`` (as a diagonal matrix for
+    ``_report.report_vectors``), and its scale ``max|V^H V̄|``: a loss invariant to ``v_i -> e^{iφ} v_i``
+    has zero defect."""
+    xp = namespace(V)
+    X = mH(V) @ Vbar
+    d = xp.abs(xp.imag(xp.linalg.diagonal(X))) if xp.isdtype(X.dtype, "complex floating") else xp.zeros(
+        (X.shape[0],), dtype=X.dtype)
+    return diag_embed(d), xp.max(xp.abs(X))

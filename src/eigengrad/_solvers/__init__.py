@@ -1,0 +1,10 @@
+"""Framework-neutral iterative solvers, written against the array-API namespace of their inputs plus
+one control-flow primitive (``loop.while_loop``). They see operators only as functions on blocks of
+column vectors, ``X (n, m) -> A X``; shapes never change inside a loop, so they run under ``jax.jit``
+and on any device the framework supports.
+
+- ``lobpcg``: block LOBPCG for the lowest eigenpairs of a Hermitian(-definite) pencil (forward).
+- ``krylov``: CG and complex MINRES for blocks of shifted Hermitian systems (Hermitian adjoint, §5a),
+  GMRES for blocks of general systems (bordered non-Hermitian adjoint, §5b).
+- ``arpack``: SciPy ARPACK on the host, the reference forward backend.
+"""

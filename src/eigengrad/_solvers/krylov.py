@@ -1,0 +1,164 @@
+"""Krylov solvers for blocks of independent linear systems ``M_j x_j = b_j`` (one column each), as
+the adjoint of a truncated eigensolve needs: every column has its own Krylov space and scalars, while
+the operator is applied to the whole block at once (one product with ``A`` per step for all columns).
+
+``op(X)`` applies all ``M_j`` column-wise; ``prec(R)`` an optional preconditioner. Residuals are
+measured in the 2-norm relative to ``||b_j||``; a zero right-hand side gives ``x_j = 0`` at once.
+All three return ``(x, relative residual norms (m,), steps)``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .._backend import Array, namespace, real
+from .loop import cdot, cnorm, safe_div, while_loop
+
+Op = Callable[[Array], Array]
+
+
+def _identity(X: Array) -> Array:
+    return X
+
+
+def cg(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
+    """Preconditioned conjugate gradients; each ``M_j`` Hermitian positive definite on the space
+    the iterates live in, ``prec`` Hermitian positive definite."""
+    xp = namespace(b)
+    prec = prec or _identity
+    bnorm = cnorm(xp, b)
+    x = xp.zeros_like(b)
+    z = prec(b)
+    rz = real(cdot(xp, b, z))
+
+    def rel(r):
+        return safe_div(xp, cnorm(xp, r), bnorm)
+
+    def cond(s):
+        return xp.logical_and(s[-1] < maxiter, xp.max(s[-2]) > tol)
+
+    def body(s):
+        x, r, p, rz, _, it = s
+        q = op(p)
+        alpha = safe_div(xp, rz, real(cdot(xp, p, q)))
+        a = xp.astype(alpha, b.dtype)[None, :]
+        x = x + a * p
+        r = r - a * q
+        z = prec(r)
+        rz_new = real(cdot(xp, r, z))
+        beta = safe_div(xp, rz_new, rz)
+        p = z + xp.astype(beta, b.dtype)[None, :] * p
+        return x, r, p, rz_new, rel(r), it + 1
+
+    x, r, _, _, res, it = while_loop(xp, cond, body, (x, b, z, rz, rel(b), xp.asarray(0)))
+    return x, res, it
+
+
+def minres(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
+    """Preconditioned MINRES (Paige–Saunders) for Hermitian, possibly indefinite ``M_j``, complex
+    allowed: the Lanczos coefficients of a Hermitian operator are real, so the Givens rotations are
+    real while the vectors may be complex. ``prec`` must be Hermitian positive definite."""
+    xp = namespace(b)
+    prec = prec or _identity
+    rdt = real(b[:0, 0]).dtype
+    m = b.shape[1]
+    bnorm = cnorm(xp, b)
+    y = prec(b)
+    beta1 = xp.sqrt(xp.abs(real(cdot(xp, b, y))))
+    zeros = xp.zeros((m,), dtype=rdt)
+    ones = xp.ones((m,), dtype=rdt)
+    Z = xp.zeros_like(b)
+    # state: x, r1, r2, y, w, w2, oldb, beta, dbar, epsln, phibar, cs, sn, res, it
+    state = (Z, b, b, y, Z, Z, zeros, beta1, zeros, zeros, beta1, -ones, zeros,
+             xp.where(bnorm > 0, ones, zeros), xp.asarray(0))
+
+    def cast(s):
+        return xp.astype(s, b.dtype)[None, :]
+
+    def cond(s):
+        return xp.logical_and(s[-1] < maxiter, xp.max(s[-2]) > tol)
+
+    def body(s):
+        x, r1, r2, y, w, w2, oldb, beta, dbar, epsln, phibar, cs, sn, _, it = s
+        v = cast(safe_div(xp, ones, beta)) * y
+        y = op(v)
+        y = xp.where(it >= 1, y - cast(safe_div(xp, beta, oldb)) * r1, y)
+        alfa = real(cdot(xp, v, y))
+        y = y - cast(safe_div(xp, alfa, beta)) * r2
+        r1, r2 = r2, y
+        y = prec(r2)
+        oldb, beta = beta, xp.sqrt(xp.abs(real(cdot(xp, r2, y))))
+        oldeps = epsln
+        delta = cs * dbar + sn * alfa
+        gbar = sn * dbar - cs * alfa
+        epsln = sn * beta
+        dbar = -cs * beta
+        gamma = xp.sqrt(gbar * gbar + beta * beta)
+        cs = safe_div(xp, gbar, gamma)
+        sn = safe_div(xp, beta, gamma)
+        phi = cs * phibar
+        phibar = sn * phibar
+        w1, w2 = w2, w
+        w = (v - cast(oldeps) * w1 - cast(delta) * w2) * cast(safe_div(xp, ones, gamma))
+        x = x + cast(phi) * w
+        # phibar is the preconditioned residual norm; report it relative to its start.
+        res = safe_div(xp, phibar, beta1)
+        return x, r1, r2, y, w, w2, oldb, beta, dbar, epsln, phibar, cs, sn, res, it + 1
+
+    out = while_loop(xp, cond, body, state)
+    x, it = out[0], out[-1]
+    return x, safe_div(xp, cnorm(xp, b - op(x)), bnorm), it
+
+
+def gmres(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int,
+          restart: int = 30) -> tuple[Array, Array, Array]:
+    """Restarted right-preconditioned GMRES(``restart``); ``maxiter`` counts products with ``op``.
+    Each cycle builds ``restart`` Arnoldi vectors per column (modified Gram–Schmidt) and solves the
+    small least-squares problem by pseudo-inverse, so breakdown (an exhausted Krylov space) is safe."""
+    xp = namespace(b)
+    prec = prec or _identity
+    bnorm = cnorm(xp, b)
+    cycles = max(1, -(-maxiter // restart))
+
+    def cycle(x):
+        r = b - op(x)
+        beta = cnorm(xp, r)
+        Q = [r * xp.astype(safe_div(xp, xp.ones_like(beta), beta), b.dtype)[None, :]]
+        H = []  # H[j] has shape (j + 2, m): column j of the Hessenberg matrix, per system
+        for j in range(restart):
+            u = op(prec(Q[j]))
+            h = []
+            for q in Q:
+                c = cdot(xp, q, u)
+                u = u - q * c[None, :]
+                h.append(c)
+            for i, q in enumerate(Q):  # second Gram–Schmidt pass
+                c = cdot(xp, q, u)
+                u = u - q * c[None, :]
+                h[i] = h[i] + c
+            nu = cnorm(xp, u)
+            h.append(xp.astype(nu, b.dtype))
+            Q.append(u * xp.astype(safe_div(xp, xp.ones_like(nu), nu), b.dtype)[None, :])
+            H.append(h)
+        r1 = restart + 1
+        Hm = xp.stack([xp.stack(h + [xp.zeros_like(h[0])] * (r1 - len(h)), axis=0) for h in H], axis=1)
+        Hm = xp.moveaxis(Hm, -1, 0)  # (m, restart + 1, restart)
+        e1 = xp.concat([xp.astype(beta, b.dtype)[:, None], xp.zeros((b.shape[1], restart), dtype=b.dtype)], axis=1)
+        yk = (xp.linalg.pinv(Hm) @ e1[:, :, None])[:, :, 0]  # (m, restart)
+        Qm = xp.stack(Q[:restart], axis=0)  # (restart, n, m)
+        dx = xp.sum(Qm * xp.moveaxis(yk, 0, 1)[:, None, :], axis=0)
+        return x + prec(dx)
+
+    def rel(x):
+        return safe_div(xp, cnorm(xp, b - op(x)), bnorm)
+
+    def cond(s):
+        return xp.logical_and(s[-1] < cycles, xp.max(s[1]) > tol)
+
+    def body(s):
+        x, _, it = s
+        x = cycle(x)
+        return x, rel(x), it + 1
+
+    x, res, it = while_loop(xp, cond, body, (xp.zeros_like(b), rel(xp.zeros_like(b)), xp.asarray(0)))
+    return x, res, it * restart

@@ -1,0 +1,137 @@
+"""Block LOBPCG (Knyazev 2001) for the lowest eigenpairs of ``A x = λ B x``, ``A`` Hermitian, ``B``
+Hermitian positive definite, with fixed shapes so that it runs under ``jax.jit``.
+
+Each step: residuals ``R = A X - B X Θ``; ``W = T R`` (preconditioner ``T``, Hermitian positive
+definite, ideally ``≈ (A - σB)^{-1}``); ``S = [W, P]`` is B-orthogonalised against ``X`` and
+B-orthonormalised by SVQB (eigendecomposition of its Gram matrix; numerically dependent directions
+become zero columns instead of being dropped); Rayleigh–Ritz on ``[X, S]`` gives the new ``X`` and
+the implicit search direction ``P``. Zero columns are kept out of the Ritz selection by a large
+diagonal sentinel. One product with ``A`` (and one with ``B``) per step on ``m`` columns;
+``A``/``B`` products of ``X`` and ``P`` are carried along as linear combinations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from .._backend import Array, eps, herm, mH, namespace, real
+from .loop import cnorm, while_loop
+
+Op = Callable[[Array], Array]
+
+
+class Result(NamedTuple):
+    w: Array  # (m,) Ritz values, ascending (of the operator passed in)
+    X: Array  # (n, m) B-orthonormal Ritz vectors
+    res: Array  # (m,) residual norms ||A x - θ B x|| / max|θ|
+    iters: Array  # number of steps taken
+
+
+def _identity(X: Array) -> Array:
+    return X
+
+
+def _svqb(xp: Any, S: Array, BS: Array, drop: float) -> tuple[Array, Array, Array, Array]:
+    """B-orthonormalise the columns of ``S`` (given ``B S``): ``S C`` with ``(S C)^H B (S C) = I`` on
+    the kept columns, zero columns where the Gram matrix is numerically singular."""
+    G = herm(mH(S) @ BS)
+    d = real(xp.linalg.diagonal(G))
+    d = xp.where(d > 0, 1 / xp.sqrt(xp.where(d > 0, d, xp.ones_like(d))), xp.zeros_like(d))
+    G = G * d[:, None] * d[None, :]
+    s, U = xp.linalg.eigh(G)
+    keep = s > drop * xp.max(s)
+    c = xp.where(keep, 1 / xp.sqrt(xp.where(keep, s, xp.ones_like(s))), xp.zeros_like(s))
+    C = (d[:, None] * U) * xp.astype(c, U.dtype)[None, :]
+    return S @ C, BS @ C, C, keep
+
+
+def _project(S: Array, BS: Array, X: Array, BX: Array) -> tuple[Array, Array, Array]:
+    """Remove the B-components along B-orthonormal ``X``: ``S - X (BX)^H S``; returns the coefficients."""
+    c = mH(BX) @ S
+    return S - X @ c, BS - BX @ c, c
+
+
+def lobpcg(
+    A: Op, X0: Array, k: int, *, B: Op | None = None, T: Op | None = None,
+    tol: float, maxiter: int,
+) -> Result:
+    """Lowest ``m = X0.shape[1]`` Ritz pairs of ``(A, B)``; stops when the first ``k`` residuals
+    ``||A x_j - θ_j B x_j|| <= tol * max_i |θ_i|`` or after ``maxiter`` steps."""
+    xp = namespace(X0)
+    B = B or _identity
+    T = T or _identity
+    m = X0.shape[1]
+    drop = 100 * eps(X0)
+
+    X, BX, _, _ = _svqb(xp, X0, B(X0), drop)
+    X, BX, _, _ = _svqb(xp, X, BX, drop)
+    AX = A(X)
+    theta, Y = xp.linalg.eigh(herm(mH(X) @ AX))
+    X, AX, BX = X @ Y, AX @ Y, BX @ Y
+    zero = xp.zeros_like(X)
+
+    def residual(theta, X, AX, BX):
+        R = AX - BX * xp.astype(theta, X.dtype)[None, :]
+        scale = xp.max(xp.abs(theta))
+        return R, cnorm(xp, R) / xp.where(scale > 0, scale, xp.ones_like(scale))
+
+    R, res = residual(theta, X, AX, BX)
+    it = xp.asarray(0)
+
+    def cond(state):
+        it, res = state[-2], state[-1]
+        return xp.logical_and(it < maxiter, xp.max(res[:k]) > tol)
+
+    def body(state):
+        X, AX, BX, P, AP, BP, theta, R, it, res = state
+        W = T(R)
+        AW, BW = A(W), B(W)
+        S = xp.concat([W, P], axis=1)
+        AS = xp.concat([AW, AP], axis=1)
+        BS = xp.concat([BW, BP], axis=1)
+        S, BS, c = _project(S, BS, X, BX)
+        AS = AS - AX @ c
+        S, BS, C, _ = _svqb(xp, S, BS, drop)
+        AS = AS @ C
+        S, BS, c = _project(S, BS, X, BX)
+        AS = AS - AX @ c
+        S, BS, C, keep = _svqb(xp, S, BS, drop)
+        AS = AS @ C
+        Z = xp.concat([X, S], axis=1)
+        AZ = xp.concat([AX, AS], axis=1)
+        BZ = xp.concat([BX, BS], axis=1)
+        H = herm(mH(Z) @ AZ)
+        active = xp.concat([xp.ones((m,), dtype=keep.dtype), keep])
+        big = 10 * (1 + xp.max(xp.abs(H))) * H.shape[0]
+        pad = xp.where(active, xp.zeros_like(big), big)
+        H = H + xp.astype(pad, H.dtype)[:, None] * xp.eye(H.shape[0], dtype=H.dtype)
+        th, Y = xp.linalg.eigh(H)
+        Y = Y[:, :m]
+        theta = th[:m]
+        Ys = Y[m:, :]
+        X, AX, BX = Z @ Y, AZ @ Y, BZ @ Y
+        P, AP, BP = S @ Ys, AS @ Ys, BS @ Ys
+        R, res = residual(theta, X, AX, BX)
+        return X, AX, BX, P, AP, BP, theta, R, it + 1, res
+
+    state = (X, AX, BX, zero, zero, zero, theta, R, it, res)
+    X, AX, BX, P, AP, BP, theta, R, it, res = while_loop(xp, cond, body, state)
+    return Result(theta, X, res, it)
+
+
+def extremal(
+    A: Op, X0: Array, k: int, *, largest: bool, B: Op | None = None, T: Op | None = None,
+    tol: float, maxiter: int,
+) -> tuple[Array, Array, Array, Array, Array]:
+    """The ``k`` lowest (or highest) eigenpairs, ascending: ``(w, V, res, guard, iters)``, where
+    ``guard`` are the Ritz values of the ``m - k`` extra block vectors (estimates of the next
+    eigenvalues beyond the window). For the highest pairs LOBPCG runs on ``-A``."""
+    xp = namespace(X0)
+    sign = -1.0 if largest else 1.0
+    Aop = (lambda X: -A(X)) if largest else A
+    r = lobpcg(Aop, X0, k, B=B, T=T, tol=tol, maxiter=maxiter)
+    w, X, res = sign * r.w[:k], r.X[:, :k], r.res[:k]
+    guard = sign * r.w[k:]
+    if largest:
+        w, X, res = xp.flip(w, axis=0), xp.flip(X, axis=1), xp.flip(res, axis=0)
+    return w, X, res, guard, r.iters

@@ -1,0 +1,74 @@
+"""Faults of iterative eigensolves, turned into errors or warnings that say what to do. Runs on
+concrete NumPy values (eagerly, or inside a JAX debug callback)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import ConvergenceError, ConvergenceWarning, DegeneracyWarning, EigengradError
+
+FAILURE_MODES = ("raise", "warn")
+
+
+class ClusterCutError(EigengradError, ValueError):
+    """A degenerate cluster is cut by the k-th computed eigenvalue: its adjoint is singular."""
+
+
+def check_mode(on_failure: str) -> str:
+    if on_failure not in FAILURE_MODES:
+        raise ValueError(f"on_failure must be one of {FAILURE_MODES}, got {on_failure!r}")
+    return on_failure
+
+
+def _fail(msg: str, mode: str) -> None:
+    if mode == "raise":
+        raise ConvergenceError(msg)
+    warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+
+
+def forward(res, iters, *, tol: float, mode: str, routine: str) -> None:
+    """The primal eigensolve: every requested pair must have relative residual ``<= tol``."""
+    res = np.asarray(res)
+    bad = np.flatnonzero(~(res <= tol))
+    if bad.size:
+        _fail(
+            f"{routine}: the eigensolver did not converge in {int(np.asarray(iters))} steps: relative "
+            f"residuals ||A v - λ B v|| / max|λ| of pairs {bad.tolist()} are "
+            f"{np.array2string(res[bad], precision=2)} > tol={tol:.1e}. Increase maxiter, pass a "
+            "preconditioner (an approximation of (A - σB)^{-1}), a larger block, or another solver "
+            "(solver='arpack' with sigma for shift-invert).", mode)
+
+
+def adjoint(res, iters, *, tol: float, mode: str, routine: str) -> None:
+    """The adjoint solves of the backward pass."""
+    res = np.asarray(res)
+    bad = np.flatnonzero(~(res <= tol))
+    if bad.size:
+        _fail(
+            f"{routine}: the adjoint linear solves of the backward pass did not converge in "
+            f"{int(np.asarray(iters))} steps: relative residuals of eigenvectors {bad.tolist()} are "
+            f"{np.array2string(res[bad], precision=2)} > adjoint_tol={tol:.1e}. The gradient would "
+            "be inaccurate. Increase adjoint_maxiter, pass a preconditioner, or check that the "
+            "eigenvalues are separated from the uncomputed ones (a small gap makes the solves slow).",
+            mode)
+
+
+def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
+    """Raise (or warn) when a computed eigenvalue whose derivative is needed is degenerate with an
+    uncomputed one: closer than the cluster tolerance ``rtol * max|λ|``."""
+    w, gap, touched = np.asarray(w), np.asarray(gap), np.asarray(touched)
+    tol = rtol * float(np.max(np.abs(w)))
+    bad = np.flatnonzero((gap <= tol) & touched)
+    if bad.size:
+        msg = (
+            f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) "
+            f"belong to a degenerate cluster that continues beyond the computed pairs (distance to "
+            f"the next eigenvalue estimate {np.array2string(gap[bad], precision=2)} <= cluster "
+            f"tolerance {tol:.1e}). The derivative of part of a cluster is undefined and the adjoint "
+            "solve would be singular. Increase k so that the whole cluster is inside the computed "
+            "set (choose k at a spectral gap).")
+        if mode == "raise":
+            raise ClusterCutError(msg)
+        warnings.warn(msg, DegeneracyWarning, stacklevel=4)

@@ -1,0 +1,32 @@
+"""Which computed pairs the user asked for: order by distance from the target, keep ``k``, and keep
+the rest as estimates of the next eigenvalues (``guard``), used to detect a cut cluster."""
+
+from __future__ import annotations
+
+from .._backend import Array, namespace
+
+HERMITIAN_WHICH = ("smallest", "largest")
+GENERAL_WHICH = ("largest_real", "smallest_real", "largest_magnitude", "smallest_magnitude",
+                 "largest_imag", "smallest_imag")
+
+
+def _key(xp, w: Array, which: str, sigma) -> Array:
+    if sigma is not None:
+        return xp.abs(w - sigma)
+    return {
+        "smallest": lambda: xp.real(w), "largest": lambda: -xp.real(w),
+        "largest_real": lambda: -xp.real(w), "smallest_real": lambda: xp.real(w),
+        "largest_magnitude": lambda: -xp.abs(w), "smallest_magnitude": lambda: xp.abs(w),
+        "largest_imag": lambda: -xp.imag(w), "smallest_imag": lambda: xp.imag(w),
+    }[which]()
+
+
+def split(w: Array, V: Array, k: int, which: str, sigma=None, hermitian: bool = True) -> tuple[Array, Array, Array]:
+    """``(w_k, V_k, guard)``: the ``k`` pairs nearest the target (ascending for Hermitian problems,
+    in target order otherwise) and the other eigenvalues."""
+    xp = namespace(w)
+    order = xp.argsort(_key(xp, w, which, sigma), stable=True)
+    sel, rest = order[:k], order[k:]
+    if hermitian:
+        sel = xp.take(sel, xp.argsort(xp.take(w, sel)), axis=0) if k > 0 else sel
+    return xp.take(w, sel, axis=0), xp.take(V, sel, axis=1), xp.take(w, rest, axis=0)

@@ -1,0 +1,245 @@
+"""JAX registration of the truncated eigensolvers: ``eigsh`` (Hermitian, optionally generalized)
+and ``eigs`` (non-Hermitian), k eigenpairs of a dense, sparse or matrix-free operator.
+
+The forward solve is any solver (native LOBPCG — jit-able, any device —, host ARPACK, or a user
+callable); the reverse rule (``custom_vjp``) needs only the converged pairs. It solves the adjoint
+systems of ``eigengrad._rules.partial`` and then takes ONE vector-Jacobian product of the operator's
+product with the block of adjoint vectors (design/adjoints.md §5). Nothing is differentiated through
+the iterations. Forward-mode AD is not provided (``custom_vjp``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _report
+from .._rules import partial as rules
+from .._rules.clusters import cluster_spread, general_clusters, resolve_rtol, skew_defect, sorted_clusters
+from .._solvers import arpack, report, window
+from .._solvers.lobpcg import extremal
+from ._operators import Operator, as_operator, bind, host_operator
+
+
+class EigInfo(NamedTuple):
+    """Diagnostics of a truncated eigensolve (no derivatives).
+
+    ``residuals``: ``||A v_i - λ_i B v_i|| / max|λ|``; ``iterations``: solver steps (-1 if unknown);
+    ``gap``: distance of each λ_i to the nearest estimate of an uncomputed eigenvalue;
+    ``grad_error``: ``||A v_i - λ_i B v_i|| / gap_i``, the first-order relative error of the
+    eigenvector's derivative (§5a)."""
+
+    residuals: jax.Array
+    iterations: jax.Array
+    gap: jax.Array
+    grad_error: jax.Array
+
+
+_STATIC = ("fA", "rA", "fB", "rB", "fT")
+
+
+def _bound(cA, cB, cT, fA, rA, fB, rB, fT):
+    Aop = bind(fA, rA, cA)
+    Bop = None if fB is None else bind(fB, rB, cB)
+    T = None if fT is None else (lambda X: fT(X, *cT))
+    return Aop, Bop, T
+
+
+@partial(jax.jit, static_argnames=_STATIC + ("k", "largest", "tol", "maxiter"))
+def _lobpcg(X0, cA, cB, cT, *, fA, rA, fB, rB, fT, k, largest, tol, maxiter):
+    Aop, Bop, T = _bound(cA, cB, cT, fA, rA, fB, rB, fT)
+    w, V, res, guard, iters = extremal(Aop, X0, k, largest=largest, B=Bop, T=T, tol=tol, maxiter=maxiter)
+    return w, V, res, rules.cut_gap(w, guard), iters
+
+
+@partial(jax.jit, static_argnames=_STATIC + ("sign", "method", "tol", "maxiter", "rtol"))
+def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
+    Aop, Bop, T = _bound(cA, cB, cT, fA, rA, fB, rB, fT)
+    a, b, info = rules.hermitian_adjoint(
+        Aop, w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=T, sign=sign,
+        method=method, tol=tol, maxiter=maxiter, rtol=rtol)
+    return a, b, info.res, info.iters
+
+
+def _default_tol(dtype) -> float:
+    return 1e-10 if jnp.finfo(dtype).bits == 64 else 1e-4
+
+
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
+
+
+def _emit(fn: Callable, *args, mode: str, **kw) -> None:
+    """Run a ``report`` check now on concrete values, or (traced, under jit) as a warning at run time."""
+    if _concrete(*args):
+        fn(*(np.asarray(a) for a in args), mode=mode, **kw)
+    else:
+        jax.debug.callback(partial(fn, mode="warn" if mode == "raise" else mode, **kw), *args)
+
+
+def _zeros(x):
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, jax.dtypes.float0)
+
+
+def _start(n: int, m: int, dtype, v0) -> jax.Array:
+    """Starting block: ``v0`` (a vector or a block) completed by seeded random columns."""
+    key = jax.random.key(0)
+    rdt = jnp.finfo(dtype).dtype
+    X = jax.random.normal(key, (n, m), rdt)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        X = X + 1j * jax.random.normal(jax.random.key(1), (n, m), rdt)
+    X = X.astype(dtype)
+    if v0 is not None:
+        v0 = jnp.asarray(v0, dtype).reshape(n, -1)[:, :m]
+        X = X.at[:, : v0.shape[1]].set(v0)
+    return X
+
+
+def _preconditioner(T, n: int, m: int, dtype):
+    if T is None:
+        return None, ()
+    fn, consts = jax.closure_convert(T, jnp.zeros((n, m), dtype))
+    return fn, tuple(consts)
+
+
+def _residuals(Aop, Bop, w, V):
+    R = Aop(V) - (V if Bop is None else Bop(V)) * w[None, :]
+    scale = jnp.max(jnp.abs(w))
+    return jnp.linalg.norm(R, axis=0) / jnp.where(scale > 0, scale, 1.0)
+
+
+def _operators(A, B, n, dtype, hermitian, routine) -> tuple[Operator, Operator | None, Any]:
+    opA = as_operator(A, n=n, dtype=dtype, hermitian=hermitian, name="A", routine=routine)
+    opB = None if B is None else as_operator(B, n=opA.n, dtype=dtype, hermitian=True, name="B", routine=routine)
+    dt = jnp.result_type(opA.dtype, *(() if opB is None else (opB.dtype,)), *(() if dtype is None else (dtype,)))
+    if not jnp.issubdtype(dt, jnp.inexact):
+        raise TypeError(f"{routine}: the operator has dtype {dt}; use a floating or complex dtype")
+    if opB is not None and opB.n != opA.n:
+        raise ValueError(f"{routine}: A is {opA.n}x{opA.n} but B is {opB.n}x{opB.n}")
+    return opA, opB, dt
+
+
+def _check_k(k: int, n: int, routine: str) -> None:
+    if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
+        raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
+
+
+def eigsh(
+    A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
+    n: int | None = None, dtype: Any = None, tol: float | None = None, maxiter: int | None = None,
+    v0: jax.Array | None = None, solver: str | Callable = "lobpcg", preconditioner: Callable | None = None,
+    block_size: int | None = None, adjoint_solver: str | None = None, adjoint_tol: float | None = None,
+    adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
+    on_failure: str = "raise", return_info: bool = False,
+):
+    """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
+    positive definite, ``V^H B V = I``): the smallest, the largest, or (``sigma``) the nearest to
+    ``sigma``. Returns ``w`` (ascending, shape ``(k,)``) and ``V`` (``(n, k)``), and an
+    :class:`EigInfo` with ``return_info=True``.
+
+    ``A``/``B``: a dense array (read as ``(A + A^H)/2``), a BCOO matrix, a SciPy sparse matrix or
+    LinearOperator (no gradient), or a function ``X -> A X`` on ``(n, m)`` blocks (pass ``n``) that
+    may close over traced arrays: those get gradients. ``solver``: ``"lobpcg"`` (native, jit-able;
+    no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values only; ``sigma`` = shift-invert,
+    needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter,
+    preconditioner) -> (w, V)`` returning at least ``k`` pairs (extra pairs serve as estimates of
+    the next eigenvalues). ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite
+    ``≈ (A - σB)^{-1}`` (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and the adjoint solves.
+
+    Reverse mode: ``Ā = Σ_i a_i v_i^H`` with ``a_i = V K e_i - z_i`` (``K`` the in-span matrix with
+    clusters masked, ``z_i`` from the projected solve ``P^H (A - λ_i B) P z_i = P^H v̄_i`` by CG,
+    or MINRES for ``sigma``), then one VJP of the product. Faults raise (``on_failure="warn"``
+    warns): forward or adjoint non-convergence (:class:`~eigengrad.errors.ConvergenceError`), a
+    degenerate cluster cut by the k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss
+    (:class:`~eigengrad.errors.GaugeError`, per ``gauge``). Under ``jit`` they warn at run time.
+    """
+    routine = "eigsh"
+    _report.check_mode(gauge)
+    report.check_mode(on_failure)
+    if which not in window.HERMITIAN_WHICH:
+        raise ValueError(f"{routine}: which must be one of {window.HERMITIAN_WHICH}, got {which!r}")
+    if sigma is not None and solver == "lobpcg":
+        raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
+                         "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
+    opA, opB, dt = _operators(A, B, n, dtype, True, routine)
+    n = opA.n
+    _check_k(k, n, routine)
+    m = min(n, block_size or k + max(4, k))
+    if m <= k:
+        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
+    rdt = jnp.finfo(dt).dtype
+    tol = _default_tol(rdt) if tol is None else float(tol)
+    atol = tol if adjoint_tol is None else float(adjoint_tol)
+    maxiter = maxiter or (1000 if solver == "lobpcg" else 20 * n)
+    amax = adjoint_maxiter or min(2 * n, 20000)
+    method = adjoint_solver or ("minres" if sigma is not None else "cg")
+    sign = -1.0 if (which == "largest" and sigma is None) else 1.0
+    rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
+    tfn, tconsts = _preconditioner(preconditioner, n, m, dt)
+    X0 = _start(n, m, dt, v0)
+
+    static = dict(fA=opA.fn, rA=opA.real, fB=None if opB is None else opB.fn,
+                  rB=None if opB is None else opB.real, fT=tfn)
+
+    def forward(cA, cB, cT, X0):
+        if solver == "lobpcg":
+            return _lobpcg(X0, cA, cB, cT, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **static)
+        Aop, Bop, T = _bound(cA, cB, cT, **static)
+        if solver == "arpack":
+            if not _concrete(cA, cB):
+                raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values; "
+                                 "under jit use solver='lobpcg'")
+            hB = None if opB is None else host_operator(opB, cB)
+            w_all, V_all = arpack.eigsh(host_operator(opA, cA), k, which=which, sigma=sigma, B=hB,
+                                        v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
+            w_all, V_all, iters = jnp.asarray(w_all, rdt), jnp.asarray(V_all, dt), jnp.asarray(-1)
+        elif callable(solver):
+            w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=tol,
+                                  maxiter=maxiter, preconditioner=T)
+            w_all, V_all, iters = jnp.real(jnp.asarray(w_all)).astype(rdt), jnp.asarray(V_all, dt), jnp.asarray(-1)
+        else:
+            raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+        w, V, guard = window.split(w_all, V_all, k, which, sigma)
+        gap = rules.cut_gap(w, guard) if guard.shape[0] else jnp.full((k,), jnp.inf, rdt)
+        return w, V, _residuals(Aop, Bop, w, V), gap, iters
+
+    @jax.custom_vjp
+    def core(cA, cB, cT, X0):
+        return forward(cA, cB, cT, X0)
+
+    def fwd(cA, cB, cT, X0):
+        out = forward(cA, cB, cT, X0)
+        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
+        return out, (out[0], out[1], out[3], cA, cB, cT, X0)
+
+    def bwd(saved, cts):
+        w, V, gap, cA, cB, cT, X0 = saved
+        wbar, Vbar = jnp.real(cts[0]), jnp.conj(cts[1])
+        same = sorted_clusters(w, rtol)
+        if gauge != "ignore":
+            X = jnp.conj(V).T @ Vbar
+            _emit(_report.report_vectors, w, skew_defect(X, same), jnp.max(jnp.abs(X)), mode=gauge, routine=routine)
+            _emit(_report.report_values, w, cluster_spread(wbar, same), jnp.max(jnp.abs(wbar)), mode=gauge,
+                  routine=routine)
+        touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
+        _emit(report.cut, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
+        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, sign=sign, method=method,
+                                                tol=atol, maxiter=amax, rtol=rtol, **static)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
+        ctA = opA.cotangent(cA, V, a)
+        ctB = () if opB is None else opB.cotangent(cB, V, b)
+        return ctA, ctB, jax.tree_util.tree_map(_zeros, cT), _zeros(X0)
+
+    core.defvjp(fwd, bwd)
+    w, V, res, gap, iters = core(opA.consts, () if opB is None else opB.consts, tconsts, X0)
+    if not return_info:
+        return w, V
+    res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
+    scale = jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
+    return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
