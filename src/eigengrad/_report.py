@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import DegeneracyWarning, GaugeError, GaugeWarning
+from .errors import ConditioningWarning, DegeneracyWarning, GaugeError, GaugeWarning
 
 GaugeMode = Literal["raise", "warn", "ignore"]
 GAUGE_MODES = ("raise", "warn", "ignore")
@@ -96,5 +96,126 @@ def report_values(w: np.ndarray, spread: np.ndarray, scale: np.ndarray, mode: st
         "returned. Use a function of the whole cluster (its sum or mean), eigengrad's nonsmooth "
         "tools, or a smaller cluster_rtol if the eigenvalues are only close.",
         DegeneracyWarning,
+        stacklevel=3,
+    )
+
+
+def report_svd(
+    s: np.ndarray, defect: np.ndarray, scale: np.ndarray, zero: np.ndarray, mode: str, routine: str = "svd"
+) -> None:
+    """Raise or warn when an SVD cotangent depends on the gauge: the common phase of a pair
+    ``(u_i, v_i)``, a common rotation inside a cluster of equal singular values, or any change of the
+    singular vectors of zero singular values (which ``A`` does not determine).
+
+    ``defect[..., i, j]`` is the gauge part on cluster blocks (diagonal: phases, or null-space
+    components for zero singular values), ``scale[...]`` the size of the cotangent, ``zero[..., i]``
+    marks the zero cluster.
+    """
+    if mode == "ignore":
+        return
+    s, defect, scale, zero = (np.asarray(a) for a in (s, defect, scale, zero))
+    tol = gauge_tolerance(defect.dtype)
+    rel = defect.max(axis=(-2, -1)) / np.where(scale > 0, scale, 1.0)
+    bad = np.argwhere(np.atleast_1d(rel) > tol)
+    if bad.size == 0:
+        return
+    b = tuple(int(k) for k in bad[0]) if rel.ndim else ()
+    d, sb, zb = (defect[b], s[b], zero[b]) if b else (defect, s, zero)
+    pairs = _pairs(d, tol * float(np.asarray(scale)[b] if b else scale), limit=8)
+    nul = sorted({i for ij in pairs for i in ij if zb[i]})
+    phase = [i for i, j in pairs if i == j and not zb[i]]
+    mixing = [(i, j) for i, j in pairs if i != j and not (zb[i] or zb[j])]
+    parts = []
+    if phase:
+        parts.append(
+            "it changes when a pair (u_i, v_i) is multiplied by one phase e^{iθ}, for i = "
+            + ", ".join(f"{i} (s={sb[i]:.6g})" for i in phase)
+        )
+    if mixing:
+        parts.append(
+            "it changes when pairs of singular vectors are rotated together inside a cluster of equal "
+            "singular values: " + ", ".join(f"({i}, {j}) with s={sb[i]:.6g}, {sb[j]:.6g}" for i, j in mixing)
+        )
+    if nul:
+        parts.append(
+            "it depends on the singular vectors of (numerically) zero singular values "
+            + ", ".join(str(i) for i in nul)
+            + ", which A does not determine (rotating them, separately on the U and V side, or into the "
+            "null space of A or A^H when A is not square, leaves A unchanged), so the derivative does not exist"
+        )
+    where = f" (batch index {b})" if b else ""
+    msg = (
+        f"{routine}: the loss depends on the singular-vector gauge{where}: " + "; ".join(parts)
+        + f". Relative size of the gauge-dependent part {float(rel[b] if b else rel):.2e} (tolerance "
+        f"{tol:.1e}). Make the loss invariant: use U diag(f(s)) V^H with f(0) = 0, u_i v_i^H, projectors "
+        "U U^H, |u_i|² products with the matching |v_i|², or sums over a whole cluster; or change "
+        "cluster_rtol if the singular values are not meant to be equal; or pass gauge='warn'/'ignore' to "
+        "accept the gradient of the gauge-invariant part only."
+    )
+    if mode == "raise":
+        raise GaugeError(msg)
+    warnings.warn(msg, GaugeWarning, stacklevel=3)
+
+
+def report_singular_values(
+    s: np.ndarray, spread: np.ndarray, at_zero: np.ndarray, scale: np.ndarray, mode: str, routine: str = "svd"
+) -> None:
+    """Warn when a loss weights equal singular values unequally, or has a nonzero derivative with
+    respect to a zero singular value (``s = |.|`` there: no derivative, only subgradients)."""
+    if mode == "ignore":
+        return
+    spread, at_zero, scale = np.asarray(spread), np.asarray(at_zero), np.asarray(scale)
+    tol = gauge_tolerance(spread.dtype)
+    den = np.where(scale > 0, scale, 1.0)
+    parts = []
+    if np.any(spread / den > tol):
+        parts.append(f"it weights singular values of one degenerate cluster unequally (relative spread "
+                     f"{float(np.max(spread / den)):.2e})")
+    if np.any(at_zero / den > tol):
+        parts.append("it has a nonzero derivative with respect to a zero singular value, where s_i behaves "
+                     "like |x| (for example the nuclear norm of a rank-deficient matrix)")
+    if not parts:
+        return
+    warnings.warn(
+        f"{routine}: " + "; ".join(parts) + ". Such a loss is not differentiable here: the gradient "
+        "returned is one subgradient, from the singular vectors the solver returned. Use a function of "
+        "a whole cluster, a loss smooth at 0 (such as s²), or a smaller cluster_rtol if the values are "
+        "only close.",
+        DegeneracyWarning,
+        stacklevel=3,
+    )
+
+
+def report_conditioning(
+    w: np.ndarray, eta: np.ndarray, kappa: np.ndarray, index: np.ndarray, rtol: float, routine: str = "eig"
+) -> None:
+    """Warn (``ConditioningWarning``) when a matrix is within ``rtol`` (relative) of a defective one.
+
+    ``eta`` is the estimated relative distance to the nearest matrix with a defective eigenvalue,
+    ``kappa`` the largest eigenvalue condition number ``|vl_i| |v_i| / |vl_i^H v_i|``, ``index`` the
+    eigenvalue that is nearest to defective; all per matrix of a batch.
+    """
+    eta, kappa, index, w = np.asarray(eta), np.asarray(kappa), np.asarray(index), np.asarray(w)
+    bad = np.argwhere(np.atleast_1d(~(eta >= rtol)))
+    if bad.size == 0:
+        return
+    b = tuple(int(k) for k in bad[0]) if eta.ndim else ()
+    e, kap, i = (float(eta[b]), float(kappa[b]), int(index[b])) if b else (float(eta), float(kappa), int(index))
+    lam = complex(np.asarray(w[b] if b else w)[i])
+    where = f" (batch index {b})" if b else ""
+    finite = np.isfinite(kap)
+    warnings.warn(
+        f"{routine}: the matrix is {'nearly ' if finite else ''}defective{where}: eigenvalue {i} "
+        f"(λ={lam:.6g}) has condition number κ={kap:.3e}, and the matrix is within a relative distance "
+        f"of about {e:.1e} of one with a multiple non-diagonalizable eigenvalue (threshold {rtol:.1e}). "
+        + ("The eigenvector matrix is singular to working precision: the derivatives returned are not "
+           "finite. " if not finite else
+           "Derivatives returned are those of the computed eigendecomposition: eigenvalue derivatives "
+           "grow like κ and eigenvector derivatives like κ²/gap, they hold only for perturbations "
+           "smaller than that distance, and they lose about log10(κ) digits. ")
+        + "At an exactly defective (Jordan) eigenvalue the eigenvalues themselves are not differentiable; "
+        "only symmetric functions of the whole Jordan block (its sum, the trace of its spectral projector) "
+        "are.",
+        ConditioningWarning,
         stacklevel=3,
     )

@@ -3,7 +3,8 @@
 ``check_grads(f, args)`` projects ``f``'s output on a random cotangent ``u`` (complex where the output
 is), ``s(x) = Re Σ conj(u) f(x)``, and compares along random directions ``d`` (complex where the
 input is) three numbers that must agree: the central difference ``(s(x+hd) - s(x-hd)) / 2h``
-(Richardson-extrapolated by default), the reverse-mode value ``⟨∇s, d⟩``, and the forward-mode
+(Richardson-extrapolated over steps h, h/2, h/4 by default, whose spread estimates the
+finite-difference error and widens the tolerance by that much), the reverse-mode value ``⟨∇s, d⟩``, and the forward-mode
 value ``Re Σ conj(u) J d``. Reverse and forward mode are also compared with each other at a much
 tighter tolerance (they must be transposes of each other, ``⟨u, J d⟩ = ⟨Jᵀ u, d⟩``, to round-off).
 ``order=2`` repeats the check on the gradient of ``s`` (Hessian-vector products).
@@ -193,8 +194,13 @@ def check_grads(
             sizes.append(max(abs(sp), abs(sm)) / hh)
             return (sp - sm) / (2 * hh)
 
-        fd = (4 * central(h / 2) - central(h)) / 3 if richardson else central(h)
-        noise = 100 * eps * max(sizes)  # round-off floor of the difference quotient
+        if richardson:  # two Richardson steps; their difference estimates the FD error
+            d1, d2, d4 = central(h), central(h / 2), central(h / 4)
+            coarse, fd = (4 * d2 - d1) / 3, (4 * d4 - d2) / 3
+            fd_err = abs(fd - coarse) / 15
+        else:
+            fd, fd_err = central(h), 0.0
+        noise = 100 * eps * max(sizes) + fd_err  # round-off floor of the quotient + its truncation
         got = {}
         if "rev" in modes:
             got["rev"] = ad.dot(g, ds)

@@ -19,9 +19,10 @@ def eigh_jvp(w: Array, V: Array, dA: Array, F: Array) -> tuple[Array, Array]:
     return real(diagonal(P)), V @ (F * P)
 
 
-def eigh_vjp(w: Array, V: Array, wbar: Array, Vbar: Array, F: Array) -> Array:
-    """``Ā = V [diag(Re w̄) + F ∘ (X - X^H)/2] V^H`` with ``X = V^H V̄`` (Hermitian result)."""
-    X = mH(V) @ Vbar
+def eigh_vjp(w: Array, V: Array, wbar: Array, X: Array, F: Array) -> Array:
+    """``Ā = V [diag(Re w̄) + F ∘ (X - X^H)/2] V^H`` with ``X = V^H V̄`` (Hermitian result).
+
+    ``X`` is passed in because the gauge check needs it too."""
     K = diag_embed(real(wbar)) + F * (X - mH(X)) / 2
     return V @ K @ mH(V)
 
@@ -39,11 +40,10 @@ def geigh_jvp(w: Array, V: Array, dA: Array, dB: Array, F: Array, same: Array) -
     return dw, V @ C
 
 
-def geigh_vjp(w: Array, V: Array, wbar: Array, Vbar: Array, F: Array, same: Array) -> tuple[Array, Array]:
+def geigh_vjp(w: Array, V: Array, wbar: Array, X: Array, F: Array, same: Array) -> tuple[Array, Array]:
     """Generalized VJP: with ``X = V^H V̄`` and ``K = diag(Re w̄) + F ∘ X``,
     ``Ā = herm(V K V^H)`` and ``B̄ = -herm(V (K diag(w) + ½ same ∘ X) V^H)``."""
     xp = namespace(V)
-    X = mH(V) @ Vbar
     K = diag_embed(real(wbar)) + F * X
     KB = K * w[..., None, :] + xp.where(same, X, xp.zeros_like(X)) / 2
     Vh = mH(V)

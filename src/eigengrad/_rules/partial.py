@@ -74,13 +74,15 @@ def hermitian_adjoint(
 
 
 def general_adjoint(
-    AH: Op, w: Array, V: Array, wbar: Array, Vbar: Array, *, tol: float, maxiter: int, restart: int = 30,
+    AH: Op, w: Array, V: Array, wbar: Array, Vbar: Array, *, method: str = "bicgstab", tol: float,
+    maxiter: int, restart: int = 30,
 ) -> tuple[Array, AdjointInfo]:
     """§5b (KrylovKit's GMRES variant) for ``A v_i = λ_i v_i``, ``||v_i|| = 1``; ``AH(Y) = A^H Y``.
 
     For each i, the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0] [a_i; x_i] =
     [v̄_i - v_i (v_i^H v̄_i); λ̄_i]`` (solvability forces ``x_i = 0``; the border fixes the component
-    along the left eigenvector, so no left eigenvectors are needed). All k systems run as one block.
+    along the left eigenvector, so no left eigenvectors are needed). All k systems run as one block,
+    by BiCGStab (constant memory) or GMRES(``restart``).
     """
     xp = namespace(V)
     n = V.shape[0]
@@ -93,7 +95,10 @@ def general_adjoint(
         top = a * wc[None, :] - AH(a) + V * x
         return xp.concat([top, xp.sum(xp.conj(V) * a, axis=0)[None, :]], axis=0)
 
-    Y, res, iters = krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
+    if method == "gmres":
+        Y, res, iters = krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
+    else:
+        Y, res, iters = {"bicgstab": krylov.bicgstab}[method](op, rhs, tol=tol, maxiter=maxiter)
     return Y[:n], AdjointInfo(res, iters)
 
 

@@ -162,3 +162,40 @@ def gmres(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int,
 
     x, res, it = while_loop(xp, cond, body, (xp.zeros_like(b), rel(xp.zeros_like(b)), xp.asarray(0)))
     return x, res, it * restart
+
+
+def bicgstab(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
+    """Right-preconditioned BiCGStab (van der Vorst) for general ``M_j``: short recurrences, so
+    memory stays ``O(n m)`` however many steps it takes (two products with ``op`` per step)."""
+    xp = namespace(b)
+    prec = prec or _identity
+    bnorm = cnorm(xp, b)
+    one = xp.ones(b.shape[1:], dtype=b.dtype)
+    Z = xp.zeros_like(b)
+
+    def cast(s):
+        return s[None, :]
+
+    def cond(s):
+        return xp.logical_and(s[-1] < maxiter, xp.max(s[-2]) > tol)
+
+    def body(s):
+        x, r, rhat, p, v, rho, alpha, omega, _, it = s
+        rho_new = cdot(xp, rhat, r)
+        beta = safe_div(xp, rho_new, rho) * safe_div(xp, alpha, omega)
+        p = r + cast(beta) * (p - cast(omega) * v)
+        ph = prec(p)
+        v = op(ph)
+        alpha = safe_div(xp, rho_new, cdot(xp, rhat, v))
+        s_ = r - cast(alpha) * v
+        sh = prec(s_)
+        t = op(sh)
+        omega = safe_div(xp, cdot(xp, t, s_), cdot(xp, t, t))
+        x = x + cast(alpha) * ph + cast(omega) * sh
+        r = s_ - cast(omega) * t
+        return x, r, rhat, p, v, rho_new, alpha, omega, safe_div(xp, cnorm(xp, r), bnorm), it + 1
+
+    state = (Z, b, b, Z, Z, one, one, one, safe_div(xp, bnorm, bnorm), xp.asarray(0))
+    out = while_loop(xp, cond, body, state)
+    x = out[0]
+    return x, safe_div(xp, cnorm(xp, b - op(x)), bnorm), 2 * out[-1]

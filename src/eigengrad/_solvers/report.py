@@ -72,3 +72,21 @@ def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
         if mode == "raise":
             raise ClusterCutError(msg)
         warnings.warn(msg, DegeneracyWarning, stacklevel=4)
+
+
+def simple(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
+    """Non-Hermitian adjoints need simple eigenvalues: raise (or warn) when a needed one is within
+    the cluster tolerance of another eigenvalue, computed or not."""
+    w, gap, touched = np.asarray(w), np.asarray(gap), np.asarray(touched)
+    tol = rtol * float(np.max(np.abs(w)))
+    bad = np.flatnonzero((gap <= tol) & touched)
+    if bad.size:
+        msg = (
+            f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) are "
+            f"degenerate with another eigenvalue (distance {np.array2string(gap[bad], precision=2)} <= "
+            f"{tol:.1e}). The non-Hermitian adjoint is defined for simple eigenvalues only (a "
+            "degenerate eigenvalue of a non-normal matrix may be defective). Use eigsh if the operator "
+            "is Hermitian, or a loss that does not depend on these pairs.")
+        if mode == "raise":
+            raise ClusterCutError(msg)
+        warnings.warn(msg, DegeneracyWarning, stacklevel=4)

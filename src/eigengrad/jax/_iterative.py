@@ -243,3 +243,100 @@ def eigsh(
     res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
     scale = jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
     return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
+
+
+@partial(jax.jit, static_argnames=("fA", "rA", "tol", "maxiter", "restart"))
+def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, tol, maxiter, restart):
+    apply = bind(fA, rA, cA)
+
+    def AH(Y):
+        (t,) = jax.linear_transpose(apply, jnp.zeros(Y.shape, Y.dtype))(jnp.conj(Y))
+        return jnp.conj(t)
+
+    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, tol=tol, maxiter=maxiter, restart=restart)
+    return a, info.res, info.iters
+
+
+def eigs(
+    A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
+    dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
+    solver: str | Callable = "arpack", adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
+    restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
+    return_info: bool = False,
+):
+    """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right
+    eigenvectors, ordered by ``which`` (largest_real, smallest_real, largest_magnitude,
+    smallest_magnitude, largest_imag, smallest_imag) or by distance to ``sigma``. Complex outputs
+    ``w (k,)``, ``V (n, k)``; forms of ``A`` as in :func:`eigsh` (dense arrays are not symmetrised).
+
+    ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix) or a
+    callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
+    pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
+    by block GMRES (``A^H`` by transposing the product), then ONE VJP of the product:
+    ``Ā = Σ a_i v_i^H``. Eigenvalues must be simple; a loss depending on eigenvector phases raises
+    :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
+    """
+    routine = "eigs"
+    _report.check_mode(gauge)
+    report.check_mode(on_failure)
+    if sigma is None and which not in window.GENERAL_WHICH:
+        raise ValueError(f"{routine}: which must be one of {window.GENERAL_WHICH}, got {which!r}")
+    opA, _, dt = _operators(A, None, n, dtype, False, routine)
+    n = opA.n
+    _check_k(k, n - 1, routine)
+    cdt = jnp.result_type(dt, jnp.complex64)
+    rdt = jnp.finfo(dt).dtype
+    tol = _default_tol(rdt) if tol is None else float(tol)
+    atol = tol if adjoint_tol is None else float(adjoint_tol)
+    maxiter = maxiter or 20 * n
+    amax = adjoint_maxiter or min(4 * n, 20000)
+    rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
+    X0 = _start(n, 1, dt, v0)
+
+    def forward(cA, X0):
+        Aop = opA.bind(cA)
+        if solver == "arpack":
+            if not _concrete(cA):
+                raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values")
+            w_all, V_all = arpack.eigs(host_operator(opA, cA), k, which=which, sigma=sigma,
+                                       v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
+        elif callable(solver):
+            w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
+        else:
+            raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+        w_all, V_all = jnp.asarray(w_all, cdt), jnp.asarray(V_all, cdt)
+        V_all = V_all / jnp.linalg.norm(V_all, axis=0)[None, :]
+        w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
+        others = jnp.concatenate([w, guard])
+        d = jnp.abs(w[:, None] - others[None, :]) + jnp.where(jnp.eye(k, others.shape[0], dtype=bool), jnp.inf, 0)
+        return w, V, _residuals(Aop, None, w, V), jnp.min(d, axis=1), jnp.asarray(-1)
+
+    @jax.custom_vjp
+    def core(cA, X0):
+        return forward(cA, X0)
+
+    def fwd(cA, X0):
+        out = forward(cA, X0)
+        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
+        return out, (out[0], out[1], out[3], cA, X0)
+
+    def bwd(saved, cts):
+        w, V, gap, cA, X0 = saved
+        wbar, Vbar = jnp.conj(cts[0]), jnp.conj(cts[1])
+        if gauge != "ignore":
+            defect, scale = rules.phase_defect(V, Vbar)
+            _emit(_report.report_vectors, w, defect, scale, mode=gauge, routine=routine)
+        touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
+        _emit(report.simple, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
+        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, cA, fA=opA.fn, rA=opA.real, tol=atol,
+                                           maxiter=amax, restart=restart)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
+        return opA.cotangent(cA, V, a), _zeros(X0)
+
+    core.defvjp(fwd, bwd)
+    w, V, res, gap, iters = core(opA.consts, X0)
+    if not return_info:
+        return w, V
+    res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
+    scale = jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
+    return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))

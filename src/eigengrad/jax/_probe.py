@@ -18,7 +18,9 @@ from jax.extend.core import Primitive
 from jax.interpreters import ad, batching, mlir
 
 from .. import _report
-from .._backend import mH
+from .._backend import diag_embed, mH
+from .._rules import eig as eig_rules
+from .._rules import svd as svd_rules
 from .._rules.clusters import cluster_spread, skew_defect
 
 probe_p = Primitive("eigengrad_cotangent_probe")
@@ -48,6 +50,8 @@ ad.primitive_jvps[probe_p] = _jvp
 def _measure(ct, w, V, same, kind):
     # JAX cotangents of complex outputs are the conjugate of ∂L/∂Re + i ∂L/∂Im.
     bar = jnp.conj(ct)
+    if kind in _MEASURES:
+        return _MEASURES[kind](bar, w, V, same)
     if kind == "vectors":
         X = mH(V) @ bar
         return w, skew_defect(X, same), jnp.max(jnp.abs(X), axis=(-2, -1))
@@ -57,7 +61,7 @@ def _measure(ct, w, V, same, kind):
 def _transpose(ct, t, w, V, same, *, kind, mode, routine):
     if type(ct) is not ad.Zero:
         args = _measure(ct, w, V, same, kind)
-        report = _report.report_vectors if kind == "vectors" else _report.report_values
+        report = _REPORTS.get(kind) or (_report.report_vectors if kind == "vectors" else _report.report_values)
         if any(isinstance(a, jax.core.Tracer) for a in args):
             traced_mode = "warn" if mode == "raise" else mode
             jax.debug.callback(partial(report, mode=traced_mode, routine=routine), *args)
@@ -79,3 +83,48 @@ def _batch(args, dims, **params):
 
 
 batching.primitive_batchers[probe_p] = _batch
+
+
+# Kinds of the general eigenproblem and the SVD (see ``_rules/eig.py`` and ``_rules/svd.py``).
+# "eig_basis": t = M = F∘P, ct = M̄; "eig_phase": t = dV or [dV; dVL], V = V or [V; VL];
+# "eig_values": t = dw (complex).
+# "svd": t = [Ωu; Ωv], same = [cluster mask; zero-cluster block]; "svd_null": t = dU (or dV),
+# V = U (or V), same = zero-cluster mask; "svd_values": t = ds, same as for "svd".
+
+
+def _svd_masks(same):
+    k = same.shape[-1]
+    return same[..., :k, :], jnp.diagonal(same[..., k:, :], axis1=-2, axis2=-1)
+
+
+def _measure_svd(bar, s, _, same):
+    k = bar.shape[-1]
+    same, zero = _svd_masks(same)
+    return (s, *svd_rules.svd_gauge_defect(bar[..., :k, :], bar[..., k:, :], same, zero), zero)
+
+
+def _measure_svd_null(bar, s, U, zero):
+    d, scale = svd_rules.svd_null_defect(U, bar, zero)
+    return s, diag_embed(d), scale, zero
+
+
+def _measure_svd_values(bar, s, _, same):
+    return (s, *svd_rules.value_defects(jnp.real(bar), *_svd_masks(same)))
+
+
+_MEASURES = {
+    "eig_basis": lambda bar, w, V, same: (w, *eig_rules.basis_defect(bar, same)),
+    "eig_phase": lambda bar, w, V, same: (w, *eig_rules.phase_defect(V, bar)),
+    "eig_values": lambda bar, w, V, same: (w, eig_rules.value_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1)),
+    "svd": _measure_svd,
+    "svd_null": _measure_svd_null,
+    "svd_values": _measure_svd_values,
+}
+_REPORTS = {
+    "eig_basis": _report.report_vectors,
+    "eig_phase": _report.report_vectors,
+    "eig_values": _report.report_values,
+    "svd": _report.report_svd,
+    "svd_null": _report.report_svd,
+    "svd_values": _report.report_singular_values,
+}

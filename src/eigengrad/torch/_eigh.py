@@ -12,26 +12,49 @@ from .._rules import eigh as rules
 from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, sorted_clusters
 
 
+_ft = torch._C._functorch
+
+
 def _is_wrapped(t: torch.Tensor) -> bool:
-    """True for functorch-wrapped tensors (inside vmap/grad), whose values cannot be read."""
-    return torch._C._functorch.is_functorch_wrapped_tensor(t)
+    """True for functorch-wrapped tensors (inside torch.func transforms)."""
+    return _ft.is_functorch_wrapped_tensor(t)
 
 
-def _check_cotangents(w, V, wbar, Vbar, same, gauge, routine):
-    if gauge == "ignore" or any(_is_wrapped(t) for t in (w, V, wbar, Vbar) if t is not None):
+def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
+    """The plain tensor behind functorch ``grad``/``jvp`` wrappers, or None under ``vmap`` (a batched
+    tensor has no single value to read, so the checks are skipped there)."""
+    while t is not None and _is_wrapped(t):
+        if _ft.is_batchedtensor(t):
+            return None
+        t = _ft.get_unwrapped(t)
+    return t
+
+
+def _check_cotangents(w, X, wbar, same, gauge, routine):
+    """Gauge check of a backward pass: ``X = V^H V̄`` on cluster blocks, ``w̄`` inside clusters.
+
+    Runs on the unwrapped values with functorch dispatch off, so it also works inside
+    ``torch.func.grad``/``jacfwd``; only small reductions move to the host."""
+    if gauge == "ignore":
         return
-    with torch.no_grad():
-        if Vbar is not None:
-            X = mH(V) @ Vbar
-            _report.report_vectors(
-                w.cpu().numpy(), skew_defect(X, same).cpu().numpy(),
-                torch.amax(X.abs(), dim=(-2, -1)).cpu().numpy(), gauge, routine,
-            )
+    w, X, wbar, same = (_readable(t) for t in (w, X, wbar, same))
+    if w is None:
+        return
+    host = lambda a: a.detach().cpu().numpy()  # noqa: E731
+    with torch.no_grad(), torch._C._DisableFuncTorch():
+        if X is not None:
+            _report.report_vectors(host(w), host(skew_defect(X, same)), host(torch.amax(X.abs(), dim=(-2, -1))),
+                                   gauge, routine)
         if wbar is not None:
-            _report.report_values(
-                w.cpu().numpy(), cluster_spread(wbar, same).cpu().numpy(),
-                torch.amax(wbar.abs(), dim=-1).cpu().numpy(), gauge, routine,
-            )
+            _report.report_values(host(w), host(cluster_spread(wbar, same)), host(torch.amax(wbar.abs(), dim=-1)),
+                                  gauge, routine)
+
+
+def _cotangents(w, V, wbar, Vbar):
+    """Materialised ``w̄`` and ``X = V^H V̄`` (None cotangents are zero)."""
+    wbar = torch.zeros_like(w) if wbar is None else wbar
+    X = torch.zeros_like(V) if Vbar is None else mH(V) @ Vbar
+    return wbar, X
 
 
 class _Eigh(torch.autograd.Function):
@@ -52,10 +75,10 @@ class _Eigh(torch.autograd.Function):
     def backward(ctx, wbar, Vbar):
         w, V = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
-        _check_cotangents(w, V, wbar, Vbar, same, ctx.gauge, "eigh")
-        wbar = torch.zeros_like(w) if wbar is None else wbar
-        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
-        return rules.eigh_vjp(w, V, wbar, Vbar, inverse_gaps(w, same)), None, None
+        wbar0 = wbar
+        wbar, X = _cotangents(w, V, wbar, Vbar)
+        _check_cotangents(w, None if Vbar is None else X, wbar0, same, ctx.gauge, "eigh")
+        return rules.eigh_vjp(w, V, wbar, X, inverse_gaps(w, same)), None, None
 
     @staticmethod
     def jvp(ctx, dA, _rtol, _gauge):
@@ -81,10 +104,10 @@ class _GEigh(torch.autograd.Function):
     def backward(ctx, wbar, Vbar):
         w, V = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
-        _check_cotangents(w, V, wbar, Vbar, same, ctx.gauge, "eigh(A, B)")
-        wbar = torch.zeros_like(w) if wbar is None else wbar
-        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
-        Abar, Bbar = rules.geigh_vjp(w, V, wbar, Vbar, inverse_gaps(w, same), same)
+        wbar0 = wbar
+        wbar, X = _cotangents(w, V, wbar, Vbar)
+        _check_cotangents(w, None if Vbar is None else X, wbar0, same, ctx.gauge, "eigh(A, B)")
+        Abar, Bbar = rules.geigh_vjp(w, V, wbar, X, inverse_gaps(w, same), same)
         return Abar, Bbar, None, None
 
     @staticmethod

@@ -1,0 +1,129 @@
+"""JAX registration of the general eigenproblem: one ``custom_jvp`` per routine, whose JVP is the
+neutral rule of ``eigengrad._rules.eig``; reverse mode and higher orders come by transposition."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _report, _validation
+from .._backend import mH
+from .._rules import eig as rules
+from .._rules.clusters import inverse_gaps, resolve_rtol
+from ._probe import probe
+
+
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+def _solve(A, left):
+    w, V = jnp.linalg.eig(A)
+    return (w, mH(rules.inv(V)), V) if left else (w, V)
+
+
+def _warn_conditioning(w, Vinv, same, rtol, routine):
+    """ConditioningWarning when the matrix is within ``rtol`` of a defective one (jit: at run time)."""
+    args = (w, *rules.conditioning(w, Vinv, same))
+    report = partial(_report.report_conditioning, rtol=rtol, routine=routine)
+    if _concrete(*args):
+        report(*(np.asarray(a) for a in args))
+    else:
+        jax.debug.callback(report, *args)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
+def _eig(A, rtol, gauge, left):
+    return _solve(A, left)
+
+
+@_eig.defjvp
+def _eig_jvp(rtol, gauge, left, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    out = _eig(A, rtol, gauge, left)
+    w, V = out[0], out[-1]
+    Vinv = mH(out[1]) if left else rules.inv(V)
+    same = rules.eig_clusters(w, rtol)
+    _warn_conditioning(w, Vinv, same, rtol, "eig")
+
+    W = jnp.concatenate([V, out[1]], axis=-2) if left else V
+
+    def hook(kind, t):
+        return probe(t, w, W if kind == "eig_phase" else V, same, kind=kind, mode=gauge, routine="eig")
+
+    dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=left, hook=hook)
+    dw = hook("eig_values", dw)
+    return out, ((dw, dVL, dV) if left else (dw, dV))
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _eigvals(A, rtol, gauge):
+    return jnp.linalg.eigvals(A)
+
+
+@_eigvals.defjvp
+def _eigvals_jvp(rtol, gauge, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    w, V = _eig(A, rtol, gauge, False)  # values and vectors of one solve, so they match
+    Vinv = rules.inv(V)
+    same = rules.eig_clusters(w, rtol)
+    _warn_conditioning(w, Vinv, same, rtol, "eigvals")
+    dw = rules.eigvals_jvp(V, Vinv, dA)
+    return w, probe(dw, w, V, same, kind="eig_values", mode=gauge, routine="eigvals")
+
+
+def _prepare(A, routine):
+    A = jnp.asarray(A)
+    _validation.check_matrix(A, "A", routine)
+    if _concrete(A):
+        _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
+    return A
+
+
+def eig(A, left: bool = False, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Eigenvalues and right eigenvectors of a general square ``A`` (``A V = V diag(w)``), and with
+    ``left=True`` the left eigenvectors ``VL`` (``VL^H A = diag(w) VL^H``); batched, CPU only (as
+    ``jnp.linalg.eig``). Returns ``(w, V)`` or ``(w, VL, V)``, always complex.
+
+    Conventions, honoured by the derivatives: eigenvalues in LAPACK's order (unsorted; a real
+    ``A``'s conjugate pairs adjacent, positive imaginary part first), which derivatives assume
+    locally constant; each ``v_i`` of unit 2-norm; ``VL = V^{-H}`` so ``VL^H V = I``. Derivatives
+    (JVP, VJP, any order, jit, vmap): ``dw_i = vl_i^H dA v_i``, ``dV = V C`` with
+    ``C_ij = vl_i^H dA v_j / (w_j - w_i)`` off the diagonal and ``v_j^H dv_j = 0``; pairs in a cluster
+    (``|w_i - w_j| <= cluster_rtol * max|w|`` chained, default ``sqrt(eps)``) get no ``1/(w_j - w_i)``,
+    exact for losses that see a cluster only through its invariant subspace. A loss depending on
+    the phase of ``v_i`` or the basis inside a cluster raises :class:`eigengrad.errors.GaugeError`
+    (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit`` it warns). A nearly defective
+    ``A`` gets a :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
+
+    >>> import jax.numpy as jnp, eigengrad.jax as ej
+    >>> w, V = ej.eig(jnp.array([[2.0, 1.0], [0.0, 3.0]]))
+    >>> [complex(x) for x in w]
+    [(2+0j), (3+0j)]
+    """
+    _report.check_mode(gauge)
+    A = _prepare(A, "eig")
+    rtol = resolve_rtol(cluster_rtol, A)
+    out = _eig(A, rtol, gauge, bool(left))
+    if left:
+        w, VL, V = out
+        _warn_conditioning(w, mH(VL), rules.eig_clusters(w, rtol), rtol, "eig")
+    return out
+
+
+def eigvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Eigenvalues of a general square ``A`` in LAPACK's order (see :func:`eig`), complex;
+    ``dw_i = vl_i^H dA v_i`` with ``vl_i^H v_i = 1``. Weighting the eigenvalues of a degenerate
+    cluster unequally warns (:class:`eigengrad.errors.DegeneracyWarning`).
+
+    >>> import jax, jax.numpy as jnp, eigengrad.jax as ej
+    >>> g = jax.grad(lambda A: ej.eigvals(A).real.sum())(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> bool(jnp.allclose(g, jnp.eye(2)))      # d tr(A) / dA = I
+    True
+    """
+    _report.check_mode(gauge)
+    A = _prepare(A, "eigvals")
+    return _eigvals(A, resolve_rtol(cluster_rtol, A), gauge)

@@ -1,0 +1,112 @@
+"""JAX registration of the thin SVD: ``custom_jvp`` with the neutral rule of ``eigengrad._rules.svd``;
+reverse mode and higher orders by transposition."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _report, _validation
+from .._rules import svd as rules
+from .._rules.clusters import resolve_rtol
+from ._probe import probe
+
+
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _svd(A, rtol, gauge):
+    return tuple(jnp.linalg.svd(A, full_matrices=False))
+
+
+def _masks(s, rtol):
+    same, zero = rules.svd_clusters(s, rtol)
+    return same, zero, jnp.concatenate([same, zero[..., :, None] & zero[..., None, :]], axis=-2)
+
+
+@_svd.defjvp
+def _svd_jvp(rtol, gauge, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    U, s, Vh = _svd(A, rtol, gauge)
+    same, zero, stacked = _masks(s, rtol)
+    V = jnp.conj(jnp.swapaxes(Vh, -1, -2))
+
+    def hook(kind, t):
+        if kind == "svd":
+            return probe(t, s, U, stacked, kind="svd", mode=gauge, routine="svd")
+        return probe(t, s, U if kind == "svd_null_u" else V, zero, kind="svd_null", mode=gauge, routine="svd")
+
+    dU, ds, dVh = rules.svd_jvp(U, s, V, dA, *rules.gap_factors(s, same, zero), hook=hook)
+    ds = probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svd")
+    return (U, s, Vh), (dU, ds, dVh)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _svdvals(A, rtol, gauge):
+    return jnp.linalg.svd(A, compute_uv=False)
+
+
+@_svdvals.defjvp
+def _svdvals_jvp(rtol, gauge, primals, tangents):
+    (A,), (dA,) = primals, tangents
+    U, s, Vh = _svd(A, rtol, gauge)  # values and vectors of one solve, so they match
+    ds = jnp.real(jnp.sum(jnp.conj(U) * (dA.astype(U.dtype) @ jnp.conj(jnp.swapaxes(Vh, -1, -2))), axis=-2))
+    stacked = _masks(s, rtol)[2]
+    return s, probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svdvals")
+
+
+def _prepare(A, routine, full_matrices):
+    if full_matrices:
+        raise ValueError(
+            f"{routine}: full_matrices=True is not supported: the extra columns of U or V are an arbitrary "
+            "basis of a null space, so no loss of them has a derivative. Use full_matrices=False and, if "
+            "needed, the projector I - U U^H."
+        )
+    A = jnp.asarray(A)
+    _validation.check_matrix(A, "A", routine, square=False)
+    if _concrete(A):
+        _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
+    return A
+
+
+def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Thin SVD ``A = U diag(s) Vh`` of an ``m x n`` matrix (tall, wide or square; real or complex;
+    batched): ``U`` ``m x k``, ``s`` descending, ``Vh`` ``k x n``, ``k = min(m, n)``.
+
+    Derivatives (JVP, VJP, any order, jit, vmap) keep ``U^H U = V^H V = I`` and split the phase of
+    each pair ``(u_i, v_i)`` evenly. Singular values closer than ``cluster_rtol * s_max`` (default
+    ``sqrt(eps)``) form clusters without ``1/(s_j² - s_i²)``, exact for losses invariant to a
+    common rotation inside a cluster; the cluster of singular values ``<= cluster_rtol * s_max`` is
+    treated as zero (``S⁺ = 0``), exact for losses blind to its undetermined singular vectors (such
+    as ``U diag(f(s)) Vh`` with ``f(0) = 0``). Other losses raise
+    :class:`eigengrad.errors.GaugeError` (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit``
+    they warn), naming the phase, cluster or zero singular value at fault.
+
+    >>> import jax.numpy as jnp, eigengrad.jax as ej
+    >>> U, s, Vh = ej.svd(jnp.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]))
+    >>> [float(x) for x in s]
+    [4.0, 3.0]
+    """
+    _report.check_mode(gauge)
+    A = _prepare(A, "svd", full_matrices)
+    return _svd(A, resolve_rtol(cluster_rtol, A), gauge)
+
+
+def svdvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
+    """Singular values of ``A``, descending (see :func:`svd`): ``ds_i = Re u_i^H dA v_i``. Weighting
+    the values of one cluster unequally, or a zero singular value at all (a kink of ``|x|``), warns
+    with :class:`eigengrad.errors.DegeneracyWarning`.
+
+    >>> import jax, jax.numpy as jnp, eigengrad.jax as ej
+    >>> g = jax.grad(lambda A: (ej.svdvals(A) ** 2).sum())(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> bool(jnp.allclose(g, 2 * jnp.array([[1.0, 2.0], [3.0, 4.0]])))   # d |A|_F² / dA = 2A
+    True
+    """
+    _report.check_mode(gauge)
+    A = _prepare(A, "svdvals", False)
+    return _svdvals(A, resolve_rtol(cluster_rtol, A), gauge)

@@ -1,0 +1,215 @@
+"""Quadratic programs over products of spectraplices, solved by a small barrier interior-point method.
+
+Every step of the non-smooth layer reduces to one problem of this form. Blocks ``Z_p`` (Hermitian,
+``q_p × q_p``) are grouped into terms ``t``; each term's blocks share one trace::
+
+    minimise   F(z) = h(C z + g0) - l·z
+    subject to Z_p ⪰ 0,   Σ_{p ∈ t} tr Z_p = w_t      (z = coordinates of all Z_p)
+
+with ``h(g) = -min_{lo ≤ d ≤ hi} (g·d + |d|²/(2τ))`` (separable, convex, piecewise quadratic). The
+minimiser of the inner problem is the step ``d = clip(-τ g, lo, hi)``. Two cases matter:
+
+* min-norm subgradient: ``l = 0``, ``τ = 1``, ``[lo, hi]`` = the tangent cone of the box (``±∞`` or
+  0); then ``h(g) = ½|Π_T(-g)|²`` and ``d`` is the projected steepest-descent direction, unnormalised;
+* proximal cluster-model step: ``l`` holds the eigenvalue offsets of the blocks and ``[lo, hi]`` the
+  box around the current point; the dual of ``min_d Σ_t w_t λ_max(Λ_t + G_t(d)) + |d|²/(2τ)``.
+
+Coordinates: an orthonormal basis ``E_b`` of Hermitian (or real symmetric) ``q × q`` matrices under
+``<X, Y> = Re tr(X Y)``, so ``z_b = <E_b, Z>`` and ``|Z|_F = |z|``.
+
+The barrier method keeps every ``Z_p ≻ 0`` and the trace equalities exactly; its duality gap is at
+most ``μ Σ q_p``, and it stops once that is below ``gap_tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def hermitian_basis(q: int, complex_: bool) -> np.ndarray:
+    """Orthonormal basis ``(m, q, q)`` of Hermitian ``q × q`` matrices (``m = q²``), or of real
+    symmetric ones (``m = q(q+1)/2``) when ``complex_`` is False. Diagonal elements come first."""
+    dtype = np.complex128 if complex_ else np.float64
+    mats = []
+    for a in range(q):
+        E = np.zeros((q, q), dtype)
+        E[a, a] = 1.0
+        mats.append(E)
+    s = 1.0 / np.sqrt(2.0)
+    for a in range(q):
+        for b in range(a + 1, q):
+            E = np.zeros((q, q), dtype)
+            E[a, b] = E[b, a] = s
+            mats.append(E)
+            if complex_:
+                E = np.zeros((q, q), dtype)
+                E[a, b], E[b, a] = 1j * s, -1j * s
+                mats.append(E)
+    return np.stack(mats) if mats else np.zeros((0, q, q), dtype)
+
+
+def to_matrix(z: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """``Σ_b z_b E_b``."""
+    return np.einsum("b,bij->ij", z, E)
+
+
+def to_coords(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """``z_b = Re tr(E_b Z)`` (``E_b`` Hermitian)."""
+    return np.real(np.einsum("bji,ij->b", E, Z))
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """Sizes ``q_p``, term ``term_p`` of each block, the term traces ``w_t``, real/complex."""
+
+    sizes: tuple[int, ...]
+    terms: tuple[int, ...]
+    traces: tuple[float, ...]
+    complex_: bool
+
+    def bases(self) -> list[np.ndarray]:
+        cache: dict[int, np.ndarray] = {}
+        return [cache.setdefault(q, hermitian_basis(q, self.complex_)) for q in self.sizes]
+
+    def slices(self) -> list[slice]:
+        out, start = [], 0
+        for E in self.bases():
+            out.append(slice(start, start + E.shape[0]))
+            start += E.shape[0]
+        return out
+
+
+@dataclass(frozen=True)
+class QPSolution:
+    z: np.ndarray  # coordinates of the optimal blocks
+    blocks: list[np.ndarray]  # the blocks Z_p themselves
+    g: np.ndarray  # C z + g0
+    d: np.ndarray  # clip(-τ g, lo, hi)
+    value: float  # F(z)
+    gap: float  # bound on F(z) - min F
+    newton_steps: int
+
+
+def _inner(g: np.ndarray, tau: float, lo: np.ndarray, hi: np.ndarray):
+    """``h(g)``, ``d = clip(-τg, lo, hi)`` and the free mask (where ``h`` is locally quadratic)."""
+    d = np.clip(-tau * g, lo, hi)
+    h = -float(g @ d + d @ d / (2 * tau))
+    free = (-tau * g > lo) & (-tau * g < hi)
+    return h, d, free
+
+
+def solve(
+    C: np.ndarray,
+    l: np.ndarray,
+    layout: BlockLayout,
+    *,
+    tau: float = 1.0,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+    g0: np.ndarray | None = None,
+    gap_tol: float | None = None,
+    max_newton: int = 400,
+) -> QPSolution:
+    """Minimise ``h(Cz + g0) - l·z`` over the product of spectraplices described by ``layout``.
+
+    ``C`` is ``(p, M)`` (column ``b`` = the parameter-space vector of basis element ``b``), ``l`` is
+    ``(M,)``. ``gap_tol`` defaults to ``1e-13`` times the problem's scale.
+    """
+    p, M = C.shape
+    lo = np.full(p, -np.inf) if lo is None else np.asarray(lo, float)
+    hi = np.full(p, np.inf) if hi is None else np.asarray(hi, float)
+    g0 = np.zeros(p) if g0 is None else np.asarray(g0, float)
+    bases, slices = layout.bases(), layout.slices()
+    used = sorted(set(layout.terms))  # terms without blocks carry no constraint
+    row = {t: r for r, t in enumerate(used)}
+    nterms = len(used)
+    sizes = np.array(layout.sizes)
+    # Equality constraints A z = b: the trace of E_b is 1 for diagonal elements, 0 otherwise.
+    A = np.zeros((nterms, M))
+    for E, sl, t in zip(bases, slices, layout.terms):
+        A[row[t], sl] = np.real(np.trace(E, axis1=1, axis2=2))
+    b = np.array([layout.traces[t] for t in used], float)
+    if np.any(b <= 0):
+        raise ValueError("every term with blocks needs a positive trace (weight)")
+    q_term = np.zeros(nterms)
+    np.add.at(q_term, np.array([row[t] for t in layout.terms], int), sizes)
+    z = np.zeros(M)
+    for E, sl, t, q in zip(bases, slices, layout.terms, layout.sizes):
+        z[sl] = to_coords(np.eye(q) * (b[row[t]] / q_term[row[t]]), E)
+    nu = float(sizes.sum())
+
+    def F(z):
+        h, d, free = _inner(C @ z + g0, tau, lo, hi)
+        return h - l @ z, d, free
+
+    def barrier(z, want_hess):
+        val, grad = 0.0, np.zeros(M)
+        hess = np.zeros((M, M)) if want_hess else None
+        for E, sl in zip(bases, slices):
+            Z = to_matrix(z[sl], E)
+            w, U = np.linalg.eigh(Z)
+            if w[0] <= 0:
+                return np.inf, None, None
+            val -= np.sum(np.log(w))
+            Zi = (U / w) @ U.conj().T
+            grad[sl] = -to_coords(Zi, E)
+            if want_hess:
+                T = Zi @ E @ Zi
+                hess[sl, sl] = np.real(np.einsum("aij,bji->ab", E, T))
+        return val, grad, hess
+
+    Fz, d, free = F(z)
+    scale = abs(Fz) + np.abs(l).max(initial=0.0) * b.sum() + tau * float(np.sum((C @ z) ** 2)) + 1e-300
+    gap_tol = 1e-13 * scale if gap_tol is None else gap_tol
+    mu = scale / nu
+    steps = 0
+    while True:
+        # Newton's method on F + μ·barrier, from a strictly feasible point, equality-constrained.
+        for _ in range(60):
+            Fz, d, free = F(z)
+            bval, bgrad, bhess = barrier(z, True)
+            grad = -C.T @ d - l + mu * bgrad
+            Cf = C[free]
+            H = tau * (Cf.T @ Cf) + mu * bhess
+            K = np.block([[H, A.T], [A, np.zeros((nterms, nterms))]])
+            rhs = np.concatenate([-grad, np.zeros(nterms)])
+            try:
+                dz = np.linalg.solve(K, rhs)[:M]
+            except np.linalg.LinAlgError:
+                dz = np.linalg.lstsq(K, rhs, rcond=None)[0][:M]
+            dec = -grad @ dz
+            steps += 1
+            if dec <= 1e-3 * gap_tol or steps >= max_newton:
+                break
+            alpha = _max_step(z, dz, bases, slices)
+            phi0 = Fz + mu * bval
+            while alpha > 1e-16:
+                zn = z + alpha * dz
+                bn = barrier(zn, False)[0]
+                if np.isfinite(bn) and F(zn)[0] + mu * bn <= phi0 - 0.25 * alpha * dec:
+                    break
+                alpha *= 0.5
+            if alpha <= 1e-16:
+                break
+            z = zn
+        if nu * mu <= gap_tol or steps >= max_newton:
+            break
+        mu = max(mu / 20.0, 0.5 * gap_tol / nu)
+    Fz, d, _ = F(z)
+    blocks = [to_matrix(z[sl], E) for E, sl in zip(bases, slices)]
+    return QPSolution(z, blocks, C @ z + g0, d, Fz, nu * mu, steps)
+
+
+def _max_step(z, dz, bases, slices) -> float:
+    """0.99 times the largest ``α ≤ 1`` with every ``Z_p + α ΔZ_p ≻ 0``."""
+    alpha = 1.0
+    for E, sl in zip(bases, slices):
+        Z, dZ = to_matrix(z[sl], E), to_matrix(dz[sl], E)
+        L = np.linalg.cholesky(Z)
+        Li = np.linalg.inv(L)
+        m = np.linalg.eigvalsh(Li @ dZ @ Li.conj().T)[0]
+        if m < 0:
+            alpha = min(alpha, -0.99 / m)
+    return alpha

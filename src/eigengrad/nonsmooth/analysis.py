@@ -1,0 +1,137 @@
+"""Cluster structure, exact directional derivatives and the min-norm Clarke subgradient at a point.
+
+All three take a :class:`~eigengrad.nonsmooth.family.Family`, an
+:class:`~eigengrad.nonsmooth.objectives.Objective` and ``θ`` (NumPy, real). Clusters are runs of
+eigenvalues closer than ``rtol · max|λ|`` (default ``sqrt(eps)``, as in ``eigengrad._rules.clusters``);
+a piece of a term is active when it is within the same tolerance of the term's extreme.
+
+* ``f'(θ; d) = Σ_t w_t max_{p active} s_t λ_{i_p}'(θ; d)``, with ``λ_i'(θ; d)`` the eigenvalue of
+  ``G_c(d) = Σ_j d_j G_j`` at ``i``'s position in its cluster (§6.3); exact, one-sided.
+* The Clarke subdifferential of a max-type ``f`` is ``{C z : Z_p ⪰ 0, Σ_{p ∈ t} tr Z_p = w_t}``
+  (§6.4, convex hull over active pieces and matrices, summed over terms). Its minimum-norm element
+  ``g*`` — or, with box bounds, the ``g`` minimising ``|Π_T(-g)|`` for the tangent cone ``T`` —
+  gives the steepest-descent direction ``d* = Π_T(-g*)/|Π_T(-g*)|`` with
+  ``f'(θ; d*) = -|Π_T(-g*)|``; this equality (as ``f'(θ; Π_T(-g*)) + |Π_T(-g*)|² = 0``), checked
+  with the exact directional derivative, is the optimality certificate, and ``|Π_T(-g*)|`` (``|g*|`` unconstrained) the stationarity measure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _spectraplex as sp
+from . import model as _model
+from .family import Family, spectrum
+from .objectives import Objective
+
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """An active piece: term ``term``, matrix ``k``, target index ``index``, its cluster's indices and
+    eigenvalues, and whether the target is the extreme of its cluster (``regular``)."""
+
+    term: int
+    k: int
+    index: int
+    indices: tuple[int, ...]
+    eigenvalues: np.ndarray
+    regular: bool
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Objective value ``f``, term values ``y``, effective weights, and the active clusters."""
+
+    f: float
+    y: np.ndarray
+    weights: np.ndarray
+    clusters: tuple[ClusterInfo, ...]
+
+    @property
+    def multiplicities(self) -> tuple[int, ...]:
+        return tuple(len(c.indices) for c in self.clusters)
+
+
+@dataclass(frozen=True)
+class Subgradient:
+    """Min-norm Clarke subgradient ``g`` and steepest-descent direction ``direction`` (unit norm, or
+    zero where ``|Π_T(-g)|² `` is below the QP's accuracy), ``stationarity = |Π_T(-g)|``, the exact
+    slope ``f'(θ; direction)``, ``certificate = f'(θ; Π_T(-g)) + |Π_T(-g)|²`` (the QP's optimality
+    gap: ``≈ 0`` certifies ``g`` as the minimiser, ``> 0`` means it is not), the block matrices
+    ``Z`` (one per cluster, ``Σ tr = w_t`` per term), and the structure."""
+
+    g: np.ndarray
+    direction: np.ndarray
+    stationarity: float
+    slope: float
+    certificate: float
+    Z: tuple[np.ndarray, ...]
+    structure: Structure
+
+
+def _rtol(rtol: float | None) -> float:
+    return math.sqrt(np.finfo(np.float64).eps) if rtol is None else float(rtol)
+
+
+def _exact_model(family: Family, obj: Objective, theta, rtol, max_type: bool):
+    theta = np.asarray(theta, float)
+    lin = family.linearize(theta)
+    spec = spectrum(lin.A, lin.B)
+    blocks = _model.exact_blocks(obj, spec, _rtol(rtol))
+    return _model.build(obj, spec, lin, blocks, max_type=max_type), spec
+
+
+def _structure(m: _model.Model, obj: Objective, spec) -> Structure:
+    infos = []
+    for blk in m.blocks:
+        term = obj.terms[blk.term]
+        i = term.index % spec.w.shape[1]
+        idx = blk.idx
+        infos.append(ClusterInfo(blk.term, blk.k, i, idx, spec.w[blk.k][list(idx)], blk.rank == 0))
+    return Structure(m.f, m.y, m.weights, tuple(infos))
+
+
+def structure(family: Family, obj: Objective, theta, rtol: float | None = None) -> Structure:
+    """Active pieces and their clusters at ``θ``."""
+    m, spec = _exact_model(family, obj, theta, rtol, max_type=False)
+    return _structure(m, obj, spec)
+
+
+def directional_derivative(family: Family, obj: Objective, theta, d, rtol: float | None = None) -> float:
+    """Exact one-sided ``f'(θ; d) = lim_{h→0⁺} (f(θ + h d) - f(θ))/h`` (clusters at ``rtol``)."""
+    m, _ = _exact_model(family, obj, theta, rtol, max_type=False)
+    return m.derivative(np.asarray(d, float))
+
+
+def tangent_cone(theta: np.ndarray, bounds, atol: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` of the box's tangent cone at ``θ``: 0 on the side of an active bound, else ``∓∞``."""
+    p = theta.shape[0]
+    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
+    if bounds is not None:
+        lower, upper = (np.broadcast_to(np.asarray(b, float), (p,)) for b in bounds)
+        lo[theta <= lower + atol] = 0.0
+        hi[theta >= upper - atol] = 0.0
+    return lo, hi
+
+
+def min_norm_subgradient(
+    family: Family, obj: Objective, theta, bounds=None, rtol: float | None = None
+) -> Subgradient:
+    """The min-norm element of the Clarke subdifferential (projected onto the box's tangent cone
+    when ``bounds = (lower, upper)`` is given) and the steepest-descent direction, with certificate."""
+    theta = np.asarray(theta, float)
+    m, spec = _exact_model(family, obj, theta, rtol, max_type=True)
+    lo, hi = tangent_cone(theta, bounds)
+    sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi)
+    stat = float(np.linalg.norm(sol.d))
+    cert = m.derivative(sol.d) + stat**2
+    if stat**2 <= 10 * sol.gap:  # zero within the QP's accuracy: stationary
+        direction, slope = np.zeros_like(sol.d), 0.0
+    else:
+        direction = sol.d / stat
+        slope = m.derivative(direction)
+    return Subgradient(sol.g, direction, stat, slope, cert, tuple(sol.blocks), _structure(m, obj, spec))

@@ -1,0 +1,293 @@
+"""Minimising a max-type eigenvalue objective ``f(θ)`` through eigenvalue crossings, optionally inside a
+box ``lower ≤ θ ≤ upper``.
+
+Methods (``method=``):
+
+``"cluster"`` (default) — proximal cluster-model steps (Overton's and Men et al.'s idea, in the
+  form of a spectral bundle step). At ``θ`` every nearly active piece contributes a window of
+  eigenvalues ``Λ_p`` (the target, its near neighbours on the inner side, ``extra`` more) with
+  eigenvectors ``V_p``, and the model ``m(d) = f + Σ_t w_t max_p λ_max(Λ_p - y_t + Σ_j d_j G_pj)``
+  constrains all eigenvalues of a cluster together. The step minimises ``m(d) + |d|²/(2τ)`` over the
+  box, through its dual (a QP over the spectraplices of the windows, solved by the interior-point
+  method in ``_spectraplex``). ``τ`` is a trust parameter: it grows after steps whose actual decrease
+  matches the predicted one and shrinks after poor ones. It stops when the predicted decrease is
+  below ``tol · (1 + |f|)``.
+``"steepest"`` — ε-steepest descent: the min-norm element of the subdifferential built from all
+  eigenvalues within ``ε`` of each active target, projected Armijo line search; ``ε`` shrinks when
+  the line search fails. First order: converges, but slowly near a multiple eigenvalue.
+``"gradient"`` — plain (projected) gradient descent with the gradient of the single eigenvalue the
+  solver returns, with an Armijo line search. Not a correct method at a crossing; offered to show
+  why the others exist (it stalls).
+
+Each iteration is recorded in :class:`History` (values, predicted and actual decreases, step
+lengths, window sizes, VJP counts, wall time), for plotting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.linalg
+
+from . import _spectraplex as sp
+from . import model as _model
+from .analysis import tangent_cone
+from .family import Family, eigenvalues, spectrum
+from .objectives import Objective
+
+
+@dataclass
+class History:
+    """One entry per iteration, as lists (``np.asarray(history.f)`` to plot)."""
+
+    f: list = field(default_factory=list)
+    predicted: list = field(default_factory=list)
+    actual: list = field(default_factory=list)
+    step: list = field(default_factory=list)
+    tau: list = field(default_factory=list)
+    window: list = field(default_factory=list)
+    accepted: list = field(default_factory=list)
+    vjps: list = field(default_factory=list)
+    time: list = field(default_factory=list)
+
+    def add(self, **kw) -> None:
+        for k, v in kw.items():
+            getattr(self, k).append(v)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Final ``theta`` and ``f``, whether the stopping test held, the reason, iterations, history."""
+
+    theta: np.ndarray
+    f: float
+    converged: bool
+    message: str
+    iterations: int
+    history: History
+
+
+def _box(bounds, p):
+    if bounds is None:
+        return np.full(p, -np.inf), np.full(p, np.inf)
+    lower, upper = (np.broadcast_to(np.asarray(b, float), (p,)).copy() for b in bounds)
+    if np.any(lower > upper):
+        raise ValueError("bounds: lower > upper somewhere")
+    return lower, upper
+
+
+def _value(family: Family, obj: Objective, theta) -> float:
+    return obj(eigenvalues(*family.matrices(theta)))
+
+
+def minimize(
+    family: Family,
+    obj: Objective,
+    theta0,
+    *,
+    bounds=None,
+    method: str = "cluster",
+    tol: float = 1e-10,
+    maxiter: int = 500,
+    window_rtol: float = 1e-2,
+    extra: int = 2,
+    max_window: int = 24,
+    tau: float | None = None,
+    verbose: bool = False,
+    callback: Callable[[int, np.ndarray, float], bool | None] | None = None,
+) -> Result:
+    """Minimise ``obj`` over ``θ`` (inside ``bounds = (lower, upper)`` if given) from ``theta0``.
+
+    ``window_rtol``: eigenvalues within ``window_rtol · max|λ|`` of an active target enter its
+    window (``"cluster"``) or its ε-subdifferential (``"steepest"``, initial ``ε``). ``tau``: the
+    initial proximal parameter (default: a step that would lower ``f`` by 10 % of ``max|λ|``).
+    ``callback(it, θ, f)`` returning True stops the run. ``verbose`` prints one line per iteration.
+    """
+    theta = np.asarray(theta0, float).copy()
+    lower, upper = _box(bounds, theta.shape[0])
+    theta = np.clip(theta, lower, upper)
+    run = {"cluster": _cluster, "steepest": _steepest, "gradient": _gradient}.get(method)
+    if run is None:
+        raise ValueError(f"method must be 'cluster', 'steepest' or 'gradient', got {method!r}")
+    opts = dict(tol=tol, maxiter=maxiter, window_rtol=window_rtol, extra=extra, max_window=max_window)
+    return run(family, obj, theta, lower, upper, tau, opts, verbose, callback)
+
+
+def _report(verbose, it, f, pred, step, tau, window, note=""):
+    if verbose:
+        print(f"{it:5d}  f={f:.12g}  pred={pred:.3e}  |d|={step:.3e}  tau={tau:.3e}  window={window} {note}")
+
+
+def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> Result:
+    hist, t0 = History(), time.perf_counter()
+    lin = family.linearize(theta)
+    spec = spectrum(lin.A, lin.B)
+    f = obj(spec.w)
+    vjps, message, converged, it = 0, "maxiter reached", False, 0
+    H = np.zeros((theta.shape[0], theta.shape[0]))
+    for it in range(1, opts["maxiter"] + 1):
+        scale = float(np.abs(spec.w).max())
+        delta = max(opts["window_rtol"] * scale, math.sqrt(np.finfo(float).eps) * scale)
+        blocks = _model.window_blocks(obj, spec, delta, opts["extra"], opts["max_window"])
+        m = _model.build(obj, spec, lin, blocks)
+        vjps += m.C.shape[1]
+        if tau is None:
+            g = m.C @ np.concatenate([sp.to_coords(np.eye(len(b.idx)) / len(b.idx), E) for b, E in zip(m.blocks, m.layout.bases())])
+            tau = 0.1 * max(scale, 1e-300) / max(float(g @ g), 1e-300)
+        d, Z = _prox_step(m, H, tau, lower - theta, upper - theta)
+        pred = f - m.value(d) - 0.5 * float(d @ H @ d)
+        H = _model.curvature(lin, spec, m, Z)
+        window = tuple(len(b.idx) for b in m.blocks)
+        if pred <= opts["tol"] * (1 + abs(f)):
+            hist.add(f=f, predicted=pred, actual=0.0, step=0.0, tau=tau, window=window, accepted=False,
+                     vjps=vjps, time=time.perf_counter() - t0)
+            message, converged = "predicted decrease below tol", True
+            break
+        trial = np.clip(theta + d, lower, upper)
+        f_new = _value(family, obj, trial)
+        rho = (f - f_new) / pred
+        accepted = rho >= 0.1
+        hist.add(f=f, predicted=pred, actual=f - f_new, step=float(np.linalg.norm(d)), tau=tau, window=window,
+                 accepted=accepted, vjps=vjps, time=time.perf_counter() - t0)
+        _report(verbose, it, f, pred, float(np.linalg.norm(d)), tau, window, f"rho={rho:.3f}")
+        if accepted:
+            theta, f = trial, f_new
+            lin = family.linearize(theta)
+            spec = spectrum(lin.A, lin.B)
+            if rho >= 0.7:
+                tau *= 3.0
+            elif rho < 0.3:
+                tau /= 2.0
+        else:
+            tau /= 4.0
+        if callback is not None and callback(it, theta, f):
+            message = "stopped by callback"
+            break
+    return Result(theta, f, converged, message, it, hist)
+
+
+def _prox_step(m, H, tau, lo, hi, rounds: int = 10):
+    """``argmin_{lo ≤ d ≤ hi} m(d) + ½ dᵀ (H + I/τ) d`` and the blocks ``Z`` of its dual solution.
+
+    With ``Q_FF = L Lᵀ`` on the free coordinates and ``e = Lᵀ d_F`` the proximal term becomes
+    ``½|e|²``, so the dual is the spectraplex QP of ``_spectraplex.solve`` with ``C̃ = L⁻¹ C_F``.
+    Bounds are handled by an active set: coordinates whose step leaves the box are fixed at the
+    bound, fixed ones whose Lagrangian gradient points inside are released, until neither happens.
+    """
+    p = m.C.shape[0]
+    Q = H + np.eye(p) / tau
+    fixed = np.zeros(p, bool)
+    d = np.zeros(p)
+    for _ in range(rounds):
+        free = ~fixed
+        L = np.linalg.cholesky(Q[np.ix_(free, free)])
+        Ct = scipy.linalg.solve_triangular(L, m.C[free], lower=True)
+        g0 = scipy.linalg.solve_triangular(L, Q[np.ix_(free, fixed)] @ d[fixed], lower=True)
+        sol = sp.solve(Ct, m.l + m.C[fixed].T @ d[fixed], m.layout, tau=1.0, g0=g0)
+        d[free] = scipy.linalg.solve_triangular(L.T, sol.d, lower=False)
+        grad = m.C @ sol.z + Q @ d
+        low, high = free & (d < lo), free & (d > hi)
+        release = fixed & (((d <= lo) & (grad < 0)) | ((d >= hi) & (grad > 0)))
+        if not (low.any() or high.any() or release.any()):
+            break
+        fixed |= low | high
+        fixed &= ~release
+        d = np.clip(d, lo, hi)
+        d[~fixed] = 0.0
+    return np.clip(d, lo, hi), sol.blocks
+
+
+def _line_search(family, obj, theta, f, d, slope, alpha, lower, upper):
+    """Projected Armijo backtracking along ``d`` from step ``alpha``; ``(θ, f, α)`` or None."""
+    for _ in range(60):
+        trial = np.clip(theta + alpha * d, lower, upper)
+        f_new = _value(family, obj, trial)
+        if f_new <= f + 1e-4 * slope * float(np.linalg.norm(trial - theta)):
+            return trial, f_new, alpha
+        alpha *= 0.5
+    return None
+
+
+def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, direction) -> Result:
+    """Shared loop of ``steepest`` and ``gradient``: ``direction(spec, lin, eps) -> (d, slope, window)``."""
+    hist, t0 = History(), time.perf_counter()
+    f = _value(family, obj, theta)
+    vjps, message, converged, it = 0, "maxiter reached", False, 0
+    alpha = None
+    spec0 = spectrum(*family.matrices(theta))
+    eps = opts["window_rtol"] * float(np.abs(spec0.w).max())
+    floor = math.sqrt(np.finfo(float).eps) * float(np.abs(spec0.w).max())
+    for it in range(1, opts["maxiter"] + 1):
+        lin = family.linearize(theta)
+        spec = spectrum(lin.A, lin.B)
+        d, slope, window, used = direction(obj, spec, lin, eps, theta, lower, upper)
+        vjps += used
+        norm = -slope
+        if norm <= opts["tol"] * (1 + abs(f)):
+            if eps <= floor:
+                message, converged = "stationary (min-norm subgradient below tol)", True
+                hist.add(f=f, predicted=0.0, actual=0.0, step=0.0, tau=0.0, window=window, accepted=False,
+                         vjps=vjps, time=time.perf_counter() - t0)
+                break
+            eps = max(eps / 10, floor)
+            continue
+        if alpha is None:
+            alpha = 0.1 * max(float(np.abs(spec.w).max()), 1e-300) / norm
+        found = _line_search(family, obj, theta, f, d, slope, 2 * alpha, lower, upper)
+        if found is None:
+            hist.add(f=f, predicted=norm, actual=0.0, step=0.0, tau=0.0, window=window, accepted=False,
+                     vjps=vjps, time=time.perf_counter() - t0)
+            if eps <= floor:
+                message = "line search failed"
+                break
+            eps = max(eps / 10, floor)
+            continue
+        trial, f_new, alpha = found
+        hist.add(f=f, predicted=norm, actual=f - f_new, step=float(np.linalg.norm(trial - theta)), tau=alpha,
+                 window=window, accepted=True, vjps=vjps, time=time.perf_counter() - t0)
+        _report(verbose, it, f, norm, float(np.linalg.norm(trial - theta)), alpha, window, f"eps={eps:.1e}")
+        theta, f = trial, f_new
+        if callback is not None and callback(it, theta, f):
+            message = "stopped by callback"
+            break
+    return Result(theta, f, converged, message, it, hist)
+
+
+def _steepest(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> Result:
+    def direction(obj, spec, lin, eps, theta, lower, upper):
+        blocks = _model.window_blocks(obj, spec, eps, 0, opts["max_window"])
+        m = _model.build(obj, spec, lin, blocks)
+        lo, hi = tangent_cone(theta, (lower, upper))
+        sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi)
+        norm = float(np.linalg.norm(sol.d))
+        d = sol.d / norm if norm > 0 else sol.d
+        return d, -norm, tuple(len(b.idx) for b in m.blocks), m.C.shape[1]
+
+    return _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, direction)
+
+
+def _gradient(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> Result:
+    def direction(obj, spec, lin, eps, theta, lower, upper):
+        blocks = _model.window_blocks(obj, spec, 0.0, 0, 1)
+        blocks = tuple(_first_piece(blocks))
+        m = _model.build(obj, spec, lin, blocks)
+        g = m.C @ np.array([m.weights[b.term] for b in m.blocks])
+        lo, hi = tangent_cone(theta, (lower, upper))
+        d = np.clip(-g, lo, hi)
+        norm = float(np.linalg.norm(d))
+        return (d / norm if norm > 0 else d), -norm, (1,) * len(m.blocks), len(m.blocks)
+
+    return _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, direction)
+
+
+def _first_piece(blocks):
+    """One block per term: the first active piece, one eigenvector (what a naive gradient sees)."""
+    seen = set()
+    for b in blocks:
+        if b.term not in seen:
+            seen.add(b.term)
+            yield b

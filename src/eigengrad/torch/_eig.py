@@ -1,0 +1,172 @@
+"""PyTorch registration of the general eigenproblem: an ``autograd.Function`` whose ``backward`` is
+the neutral VJP of ``eigengrad._rules.eig`` (in differentiable torch operations, so double backward
+is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``generate_vmap_rule``."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import _report, _validation
+from .._rules import eig as rules
+from .._rules.clusters import inverse_gaps, resolve_rtol
+
+_ft = torch._C._functorch
+
+
+def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
+    """The plain tensor behind ``torch.func`` grad/jvp wrappers; None under ``vmap`` (no single value)."""
+    while t is not None and _ft.is_functorch_wrapped_tensor(t):
+        if _ft.is_batchedtensor(t):
+            return None
+        t = _ft.get_unwrapped(t)
+    return t
+
+
+def run_checks(*tensors: torch.Tensor | None):
+    """``(readable tensors, context)`` for the gauge and conditioning checks: the unwrapped values
+    and a context that turns autograd and functorch off; ``None`` when any value cannot be read."""
+    plain = [_readable(t) for t in tensors]
+    if any(p is None for p, t in zip(plain, tensors) if t is not None):
+        return None
+
+    class _Ctx:
+        def __enter__(self):
+            self._a, self._b = torch.no_grad(), torch._C._DisableFuncTorch()
+            self._a.__enter__(), self._b.__enter__()
+
+        def __exit__(self, *exc):
+            self._b.__exit__(*exc), self._a.__exit__(*exc)
+
+    return plain, _Ctx()
+
+
+def host(t: torch.Tensor):
+    return t.detach().cpu().numpy()
+
+
+def _warn_conditioning(w, Vinv, same, rtol, routine):
+    got = run_checks(w, Vinv, same)
+    if got is None:
+        return
+    (w, Vinv, same), ctx = got
+    with ctx:
+        _report.report_conditioning(host(w), *(host(a) for a in rules.conditioning(w, Vinv, same)),
+                                    rtol=rtol, routine=routine)
+
+
+def _check_cotangents(gauge, routine, w, same, wbar, Mbar, W, Wbar):
+    if gauge == "ignore":
+        return
+    got = run_checks(w, same, wbar, Mbar, W, Wbar)
+    if got is None:
+        return
+    (w, same, wbar, Mbar, W, Wbar), ctx = got
+    with ctx:
+        if Mbar is not None:
+            _report.report_vectors(host(w), *(host(a) for a in rules.basis_defect(Mbar, same)), gauge, routine)
+            _report.report_vectors(host(w), *(host(a) for a in rules.phase_defect(W, Wbar)), gauge, routine)
+        if wbar is not None:
+            _report.report_values(host(w), host(rules.value_spread(wbar, same)),
+                                  host(torch.amax(wbar.abs(), dim=-1)), gauge, routine)
+
+
+class _Eig(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(A, rtol, gauge, left):
+        w, V = torch.linalg.eig(A)
+        return (w, rules.inv(V).mH, V) if left else (w, V)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        A, ctx.rtol, ctx.gauge, ctx.left = inputs
+        ctx.real = not A.is_complex()
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*output)
+        ctx.save_for_forward(*output)
+
+    @staticmethod
+    def _factors(ctx, saved):
+        w, V = saved[0], saved[-1]
+        Vinv = saved[1].mH if ctx.left else rules.inv(V)
+        same = rules.eig_clusters(w, ctx.rtol)
+        _warn_conditioning(w, Vinv, same, ctx.rtol, "eig")
+        return w, V, Vinv, same
+
+    @staticmethod
+    def backward(ctx, wbar, *vbars):
+        w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
+        Vbar, VLbar = vbars[-1], (vbars[0] if ctx.left else None)
+        Mbar = None
+        if Vbar is not None or VLbar is not None:
+            Mbar = rules.eig_cotangents(V, Vinv, Vbar, VLbar)
+            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+            W, Wbar = V, Vbar
+            if ctx.left:
+                VLbar = torch.zeros_like(V) if VLbar is None else VLbar
+                W, Wbar = torch.cat([V, Vinv.mH], dim=-2), torch.cat([Vbar, VLbar], dim=-2)
+        _check_cotangents(ctx.gauge, "eig", w, same, wbar, Mbar, *((W, Wbar) if Mbar is not None else (None, None)))
+        Abar = rules.eig_vjp(V, Vinv, wbar, Mbar, inverse_gaps(w, same))
+        return (Abar.real if ctx.real else Abar), None, None, None
+
+    @staticmethod
+    def jvp(ctx, dA, *_):
+        w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
+        dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=ctx.left)
+        return (dw, dVL, dV) if ctx.left else (dw, dV)
+
+
+def prepare(A, routine: str, square: bool = True) -> torch.Tensor:
+    if not isinstance(A, torch.Tensor):
+        raise TypeError(f"{routine}: expected a torch.Tensor, got {type(A).__name__}")
+    _validation.check_matrix(A, "A", routine, square=square)
+    plain = _readable(A)
+    if plain is not None:
+        _validation.check_values(host(plain), "A", routine, hermitian=False)
+    return A
+
+
+def eig(A: torch.Tensor, left: bool = False, *, cluster_rtol: float | None = None,
+        gauge: str = "raise") -> tuple[torch.Tensor, ...]:
+    """Eigenvalues and right eigenvectors of a general square ``A`` (``A V = V diag(w)``), and with
+    ``left=True`` the left eigenvectors ``VL`` (``VL^H A = diag(w) VL^H``); batched. Returns
+    ``(w, V)`` or ``(w, VL, V)``, always complex; gradients of a real ``A`` are real.
+
+    Conventions, honoured by the derivatives: eigenvalues in LAPACK's order (unsorted; a real
+    ``A``'s conjugate pairs adjacent, positive imaginary part first), which derivatives assume
+    locally constant; each ``v_i`` of unit 2-norm; ``VL = V^{-H}`` so ``VL^H V = I``. Derivatives
+    (backward, double backward, forward mode, ``torch.func``): ``dw_i = vl_i^H dA v_i``,
+    ``dV = V C`` with ``C_ij = vl_i^H dA v_j / (w_j - w_i)`` off the diagonal and ``v_j^H dv_j = 0``;
+    pairs in a cluster (``|w_i - w_j| <= cluster_rtol * max|w|`` chained, default ``sqrt(eps)``) get
+    no ``1/(w_j - w_i)``, exact for losses that see a cluster only through its invariant subspace. A
+    loss depending on the phase of ``v_i`` or the basis inside a cluster raises
+    :class:`eigengrad.errors.GaugeError` in ``backward`` (``gauge="raise"``; ``"warn"``, ``"ignore"``;
+    skipped under ``vmap``). A nearly defective ``A`` gets a
+    :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
+
+    >>> import torch, eigengrad.torch as et
+    >>> w, V = et.eig(torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64))
+    >>> w.tolist()
+    [(2+0j), (3+0j)]
+    """
+    _report.check_mode(gauge)
+    A = prepare(A, "eig")
+    rtol = resolve_rtol(cluster_rtol, A)
+    out = _Eig.apply(A, rtol, gauge, bool(left))
+    if left:
+        _warn_conditioning(out[0], out[1].mH, rules.eig_clusters(out[0].detach(), rtol), rtol, "eig")
+    return out
+
+
+def eigvals(A: torch.Tensor, *, cluster_rtol: float | None = None, gauge: str = "raise") -> torch.Tensor:
+    """Eigenvalues of a general square ``A`` in LAPACK's order (see :func:`eig`), complex;
+    ``dw_i = vl_i^H dA v_i`` with ``vl_i^H v_i = 1``.
+
+    >>> import torch, eigengrad.torch as et
+    >>> A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    >>> et.eigvals(A).real.sum().backward()      # d tr(A) / dA = I
+    >>> A.grad.tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return eig(A, cluster_rtol=cluster_rtol, gauge=gauge)[0]
