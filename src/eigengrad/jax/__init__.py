@@ -1,6 +1,8 @@
 """eigengrad for JAX: eigenvalue routines whose derivatives (forward, reverse, higher order, under
 ``jit`` and ``vmap``) are correct at degeneracy and report gauge-dependent losses."""
 
+from ._eig import eig, eigvals
 from ._eigh import eigh, eigvalsh
+from ._svd import svd, svdvals
 
-__all__ = ["eigh", "eigvalsh"]
+__all__ = ["eig", "eigh", "eigvals", "eigvalsh", "svd", "svdvals"]

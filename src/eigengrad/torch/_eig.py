@@ -4,6 +4,8 @@ is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``genera
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from .. import _report, _validation
@@ -22,22 +24,18 @@ def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
     return t
 
 
-def run_checks(*tensors: torch.Tensor | None):
-    """``(readable tensors, context)`` for the gauge and conditioning checks: the unwrapped values
-    and a context that turns autograd and functorch off; ``None`` when any value cannot be read."""
+def readable(*tensors: torch.Tensor | None) -> list | None:
+    """The values behind ``tensors`` for the gauge and conditioning checks, or None if one cannot be
+    read (under ``vmap``); evaluate them inside :func:`plain_mode`."""
     plain = [_readable(t) for t in tensors]
-    if any(p is None for p, t in zip(plain, tensors) if t is not None):
-        return None
+    return None if any(p is None for p, t in zip(plain, tensors) if t is not None) else plain
 
-    class _Ctx:
-        def __enter__(self):
-            self._a, self._b = torch.no_grad(), torch._C._DisableFuncTorch()
-            self._a.__enter__(), self._b.__enter__()
 
-        def __exit__(self, *exc):
-            self._b.__exit__(*exc), self._a.__exit__(*exc)
-
-    return plain, _Ctx()
+@contextlib.contextmanager
+def plain_mode():
+    """No autograd recording and no functorch dispatch: the checks see plain tensors."""
+    with torch.no_grad(), torch._C._DisableFuncTorch():
+        yield
 
 
 def host(t: torch.Tensor):
@@ -45,11 +43,11 @@ def host(t: torch.Tensor):
 
 
 def _warn_conditioning(w, Vinv, same, rtol, routine):
-    got = run_checks(w, Vinv, same)
+    got = readable(w, Vinv, same)
     if got is None:
         return
-    (w, Vinv, same), ctx = got
-    with ctx:
+    w, Vinv, same = got
+    with plain_mode():
         _report.report_conditioning(host(w), *(host(a) for a in rules.conditioning(w, Vinv, same)),
                                     rtol=rtol, routine=routine)
 
@@ -57,11 +55,11 @@ def _warn_conditioning(w, Vinv, same, rtol, routine):
 def _check_cotangents(gauge, routine, w, same, wbar, Mbar, W, Wbar):
     if gauge == "ignore":
         return
-    got = run_checks(w, same, wbar, Mbar, W, Wbar)
+    got = readable(w, same, wbar, Mbar, W, Wbar)
     if got is None:
         return
-    (w, same, wbar, Mbar, W, Wbar), ctx = got
-    with ctx:
+    w, same, wbar, Mbar, W, Wbar = got
+    with plain_mode():
         if Mbar is not None:
             _report.report_vectors(host(w), *(host(a) for a in rules.basis_defect(Mbar, same)), gauge, routine)
             _report.report_vectors(host(w), *(host(a) for a in rules.phase_defect(W, Wbar)), gauge, routine)
@@ -76,7 +74,7 @@ class _Eig(torch.autograd.Function):
     @staticmethod
     def forward(A, rtol, gauge, left):
         w, V = torch.linalg.eig(A)
-        return (w, rules.inv(V).mH, V) if left else (w, V)
+        return (w, rules.inv(V).mH.resolve_conj().contiguous(), V) if left else (w, V)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -98,15 +96,14 @@ class _Eig(torch.autograd.Function):
     def backward(ctx, wbar, *vbars):
         w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
         Vbar, VLbar = vbars[-1], (vbars[0] if ctx.left else None)
-        Mbar = None
+        Mbar = W = Wbar = None
         if Vbar is not None or VLbar is not None:
             Mbar = rules.eig_cotangents(V, Vinv, Vbar, VLbar)
-            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
-            W, Wbar = V, Vbar
+            W, Wbar = V, (torch.zeros_like(V) if Vbar is None else Vbar)
             if ctx.left:
                 VLbar = torch.zeros_like(V) if VLbar is None else VLbar
-                W, Wbar = torch.cat([V, Vinv.mH], dim=-2), torch.cat([Vbar, VLbar], dim=-2)
-        _check_cotangents(ctx.gauge, "eig", w, same, wbar, Mbar, *((W, Wbar) if Mbar is not None else (None, None)))
+                W, Wbar = torch.cat([V, Vinv.mH], dim=-2), torch.cat([Wbar, VLbar], dim=-2)
+        _check_cotangents(ctx.gauge, "eig", w, same, wbar, Mbar, W, Wbar)
         Abar = rules.eig_vjp(V, Vinv, wbar, Mbar, inverse_gaps(w, same))
         return (Abar.real if ctx.real else Abar), None, None, None
 
@@ -114,7 +111,7 @@ class _Eig(torch.autograd.Function):
     def jvp(ctx, dA, *_):
         w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
         dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=ctx.left)
-        return (dw, dVL, dV) if ctx.left else (dw, dV)
+        return (dw, dVL.contiguous(), dV.contiguous()) if ctx.left else (dw, dV)
 
 
 def prepare(A, routine: str, square: bool = True) -> torch.Tensor:
@@ -123,7 +120,8 @@ def prepare(A, routine: str, square: bool = True) -> torch.Tensor:
     _validation.check_matrix(A, "A", routine, square=square)
     plain = _readable(A)
     if plain is not None:
-        _validation.check_values(host(plain), "A", routine, hermitian=False)
+        with plain_mode():
+            _validation.check_values(host(plain), "A", routine, hermitian=False)
     return A
 
 
@@ -155,7 +153,8 @@ def eig(A: torch.Tensor, left: bool = False, *, cluster_rtol: float | None = Non
     rtol = resolve_rtol(cluster_rtol, A)
     out = _Eig.apply(A, rtol, gauge, bool(left))
     if left:
-        _warn_conditioning(out[0], out[1].mH, rules.eig_clusters(out[0].detach(), rtol), rtol, "eig")
+        w, VL = out[0].detach(), out[1].detach()
+        _warn_conditioning(w, VL.mH, rules.eig_clusters(w, rtol), rtol, "eig")
     return out
 
 
