@@ -196,7 +196,7 @@ def solve(
             z = zn
         if nu * mu <= gap_tol or steps >= max_newton:
             break
-        mu = max(mu / 20.0, 0.5 * gap_tol / nu)
+        mu = max(mu / 200.0, 0.5 * gap_tol / nu)
     Fz, d, _ = F(z)
     blocks = [to_matrix(z[sl], E) for E, sl in zip(bases, slices)]
     return QPSolution(z, blocks, C @ z + g0, d, Fz, nu * mu, steps)
