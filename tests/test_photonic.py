@@ -1,0 +1,157 @@
+"""The photonic example (examples/photonic): validation against MPB and exact 1D results, exact
+symmetry-protected degeneracies, derivatives at band touchings, and the band-gap optimiser."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+
+from photonic import bands, geometry, lattice, objective, operators, optimize  # noqa: E402
+
+from eigengrad.testing import check_grads  # noqa: E402
+
+# shared/reference/README.md: MPB (meep python/tests/test_mpb.py, resolution 32), square lattice,
+# rods r = 0.2, eps = 12, TM: top of band 1 at M, bottom of band 2 at X.
+MPB_TOP1_M, MPB_BOT2_X = 0.28094795, 0.41711425
+
+
+def freqs(lat, k, eps, pol, gmax):
+    ops = operators.BlochOperators(lattice.PlaneWaves(lat, gmax), np.atleast_2d(k))
+    return np.asarray(bands.frequencies(bands.eigenvalues(ops, jnp.asarray(eps), pol)))
+
+
+def test_mpb_square_rods_tm():
+    lat = lattice.square()
+    eps = geometry.disk(lat, 48, 0.2, 12.0)
+    f = freqs(lat, [lat.k("M"), lat.k("X")], eps, "tm", gmax=7)
+    top, bot = f[0, 0], f[1, 1]
+    assert abs(top / MPB_TOP1_M - 1) < 5e-3 and abs(bot / MPB_BOT2_X - 1) < 5e-3
+    ratio, mpb_ratio = 2 * (bot - top) / (bot + top), 2 * (MPB_BOT2_X - MPB_TOP1_M) / (MPB_BOT2_X + MPB_TOP1_M)
+    assert abs(ratio / mpb_ratio - 1) < 5e-3
+
+
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_quarter_wave_stack(pol):
+    """eps = 9 on a quarter of the period: band edges 2/9, 4/9 at k = π; at k = 0 bands 2–3 meet at
+    2/3 and 4–5 at 4/3 (the continuum is exactly degenerate; plane waves converge to it)."""
+    lat = lattice.chain()
+    eps = geometry.layers(4, 0.25, 9.0)  # the pixel map represents the stack exactly
+    k = [lat.k("Γ"), lat.k("X")]
+    f10, f40 = freqs(lat, k, eps, pol, 10), freqs(lat, k, eps, pol, 40)
+    np.testing.assert_allclose(f40[1, :2], [2 / 9, 4 / 9], rtol=2e-6)
+    np.testing.assert_allclose(f40[0, 1:5], [2 / 3, 2 / 3, 4 / 3, 4 / 3], rtol=3e-5)
+    split = lambda f: np.array([f[0, 2] - f[0, 1], f[0, 4] - f[0, 3]])  # noqa: E731
+    assert np.all(split(f40) < split(f10) / 20)  # the touching is approached at the basis' rate
+
+
+@pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_uniform_medium_is_the_empty_lattice(lat, pol):
+    """eps = 4 everywhere: f = |k + G| / (2π · 2) exactly, on any lattice and path."""
+    kp = lattice.kpath(lat, 4)
+    basis = lattice.PlaneWaves(lat, 2.5)
+    ops = operators.BlochOperators(basis, kp.k)
+    f = np.asarray(bands.frequencies(bands.eigenvalues(ops, jnp.full((8, 8), 4.0), pol)))
+    nb = 12
+    exact = np.sort(np.linalg.norm(ops.kG(), axis=-1) + np.where(ops.mask, 0, np.inf), axis=1)[:, :nb] / (4 * np.pi)
+    np.testing.assert_allclose(f[:, :nb], exact, atol=1e-12)
+
+
+def test_symmetry_doublets_are_exact():
+    """C4v crystal: the E-irrep doublets at M and Γ are degenerate to round-off in the discrete model."""
+    lat = lattice.square()
+    eps = geometry.disk(lat, 32, 0.2, 12.0)
+    f = freqs(lat, [lat.k("M"), lat.k("Γ")], eps, "tm", gmax=5)
+    assert abs(f[0, 2] - f[0, 1]) < 1e-12 and abs(f[1, 3] - f[1, 2]) < 1e-12
+    assert f[0, 3] - f[0, 2] > 1e-2 and f[1, 2] - f[1, 1] > 1e-3  # and they are isolated clusters
+
+
+def _touching_setup(n=12, gmax=2.5):
+    """TM rods on a coarse grid, wavevectors X and M; bands 2–3 touch exactly at M."""
+    lat = lattice.square()
+    ops = operators.BlochOperators(lattice.PlaneWaves(lat, gmax), np.array([lat.k("X"), lat.k("M")]))
+    eps0 = jnp.asarray(geometry.disk(lat, n, 0.25, 12.0))
+    return lat, ops, eps0
+
+
+def test_cluster_objective_gradient_at_touching_point():
+    """Gauge-invariant losses of the exact doublet at M (its mean frequency, and the share of its
+    electric energy inside the rod, an eigenvector loss), differentiated with eigengrad against
+    finite differences along generic (symmetry-breaking) pixel perturbations."""
+    lat, ops, eps0 = _touching_setup()
+    lam0, _ = bands.solve(ops, eps0, "tm")
+    assert abs(lam0[1, 2] - lam0[1, 1]) < 1e-12 * lam0[1, 2]  # exactly degenerate at the test point
+    rod = (eps0 > 6.0).astype(float)
+    W = ops.toeplitz(rod)[1]  # ⟨E|rod|E⟩ as a plane-wave matrix at M
+
+    def loss(eps):
+        lam, V = bands.solve(ops, eps, "tm")
+        f = bands.frequencies(lam)
+        Vc = V[1][:, 1:3]  # the doublet: a subspace, any basis
+        A, B = ops.tm(eps)
+        share = jnp.real(jnp.trace(jnp.conj(Vc.T) @ W @ Vc) / jnp.trace(jnp.conj(Vc.T) @ B[1] @ Vc))
+        gap = 0.5 * (f[1, 1] + f[1, 2]) - f[0, 0]
+        return jnp.stack([gap, share])
+
+    g = jax.jacrev(loss)(eps0)
+    assert np.all(np.isfinite(np.asarray(g)))
+    check_grads(loss, (eps0,), modes=("rev",), rtol=1e-6)
+
+
+def test_nonsmooth_edge_directional_derivatives():
+    """At the touching point the edge L = min_k f_2(k) is the bottom of the M doublet: not
+    differentiable. The cluster model's one-sided slopes R'(θ; ±d) match one-sided finite
+    differences, differ between +d and -d, and the min-norm direction ascends at the rate its
+    certificate promises."""
+    lat, ops, eps0 = _touching_setup()
+    design = geometry.Design(lat, 12, symmetric=False)
+    theta = (np.asarray(eps0) - 1.0) / 11.0
+    ops_m = operators.BlochOperators(ops.basis, np.array([lat.k("M")]))
+    problem = objective.GapProblem(design, ops_m, "tm", 1)
+    model = objective.cluster_model(problem, theta, delta=1e-9)
+    assert [len(j) for _, j in model.active_L] == [2]  # the doublet is the active cluster
+
+    rng = np.random.default_rng(1)
+    d = rng.standard_normal(theta.shape)
+    d /= np.linalg.norm(d)
+    R0, h = problem.ratio(theta), 1e-6
+    for sgn in (1, -1):
+        fd = (problem.ratio(theta + sgn * h * d) - R0) / h
+        assert abs(fd - model.slope(sgn * d.ravel())) < 1e-5 * max(1.0, abs(fd))
+    assert abs(model.slope(d.ravel()) + model.slope(-d.ravel())) > 1e-3  # kink: no gradient here
+
+    from photonic.minnorm import min_norm
+
+    mn = min_norm(model, lambda s: s)  # unconstrained (no pixel at a bound matters for this check)
+    s = mn.s / np.linalg.norm(mn.s)
+    assert mn.gap < 1e-8 * np.dot(mn.s, mn.s)
+    assert model.slope(s) == pytest.approx(np.linalg.norm(mn.s), rel=1e-6)
+    fd = (problem.ratio(theta + h * s.reshape(theta.shape)) - R0) / h
+    assert fd == pytest.approx(np.linalg.norm(mn.s), rel=1e-4)
+    for _ in range(20):  # no direction ascends faster than the min-norm one
+        e = rng.standard_normal(theta.size)
+        assert model.slope(e / np.linalg.norm(e)) <= np.linalg.norm(mn.s) * (1 + 1e-9)
+
+
+def test_short_optimisation_increases_the_gap():
+    lat = lattice.square()
+    design = geometry.Design(lat, 16)
+    ops = operators.BlochOperators(lattice.PlaneWaves(lat, 3), lattice.kpath(lat, 2).k)
+    problem = objective.GapProblem(design, ops, "tm", 1)
+    theta0 = design.random_start(seed=0)
+    R0 = problem.ratio(theta0)
+    theta, hist = optimize.maximize_gap(problem, theta0, iterations=6, log=None)
+    R = [R0, *hist.ratio]
+    assert len(hist.ratio) >= 4
+    assert all(b >= a for a, b in zip(R[:-1], R[1:]))  # Armijo: never decreases
+    assert R[-1] > R0 + 0.2
+    assert np.all((theta >= 0) & (theta <= 1))
+    assert problem.ratio(theta) == pytest.approx(R[-1], abs=1e-12)
