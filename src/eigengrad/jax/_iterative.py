@@ -245,23 +245,24 @@ def eigsh(
     return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "tol", "maxiter", "restart"))
-def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, tol, maxiter, restart):
+@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
+def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
     apply = bind(fA, rA, cA)
 
     def AH(Y):
         (t,) = jax.linear_transpose(apply, jnp.zeros(Y.shape, Y.dtype))(jnp.conj(Y))
         return jnp.conj(t)
 
-    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, tol=tol, maxiter=maxiter, restart=restart)
+    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=method, tol=tol, maxiter=maxiter,
+                                    restart=restart)
     return a, info.res, info.iters
 
 
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
-    solver: str | Callable = "arpack", adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
-    restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
+    solver: str | Callable = "arpack", adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None,
+    adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
     return_info: bool = False,
 ):
     """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right
@@ -272,7 +273,8 @@ def eigs(
     ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix) or a
     callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
     pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
-    by block GMRES (``A^H`` by transposing the product), then ONE VJP of the product:
+    by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``)) with ``A^H`` from transposing
+    the product, then ONE VJP of the product:
     ``Ā = Σ a_i v_i^H``. Eigenvalues must be simple; a loss depending on eigenvector phases raises
     :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
     """
@@ -289,7 +291,9 @@ def eigs(
     tol = _default_tol(rdt) if tol is None else float(tol)
     atol = tol if adjoint_tol is None else float(adjoint_tol)
     maxiter = maxiter or 20 * n
-    amax = adjoint_maxiter or min(4 * n, 20000)
+    amax = adjoint_maxiter or max(1000, min(20 * n, 20000))
+    if adjoint_solver not in ("bicgstab", "gmres"):
+        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
     rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
     X0 = _start(n, 1, dt, v0)
 
@@ -328,8 +332,8 @@ def eigs(
             _emit(_report.report_vectors, w, defect, scale, mode=gauge, routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
         _emit(report.simple, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
-        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, cA, fA=opA.fn, rA=opA.real, tol=atol,
-                                           maxiter=amax, restart=restart)
+        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, cA, fA=opA.fn, rA=opA.real, method=adjoint_solver,
+                                           tol=atol, maxiter=amax, restart=restart)
         _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
         return opA.cotangent(cA, V, a), _zeros(X0)
 

@@ -3,6 +3,7 @@ forward mode, torch.func) are correct at degeneracy and report gauge-dependent l
 
 from ._eig import eig, eigvals
 from ._eigh import eigh, eigvalsh
+from ._iterative import EigInfo, eigs, eigsh
 from ._svd import svd, svdvals
 
-__all__ = ["eig", "eigh", "eigvals", "eigvalsh", "svd", "svdvals"]
+__all__ = ["EigInfo", "eigs", "eigsh", "eig", "eigh", "eigvals", "eigvalsh", "svd", "svdvals"]

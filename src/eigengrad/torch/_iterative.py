@@ -1,0 +1,297 @@
+"""PyTorch registration of the truncated eigensolvers ``eigsh`` and ``eigs`` (k eigenpairs of a
+dense, sparse or matrix-free operator): an ``autograd.Function`` whose forward is any eigensolver
+(native LOBPCG on any device, host ARPACK, or a user callable) and whose backward solves the adjoint
+systems of ``eigengrad._rules.partial`` and then calls ``torch.autograd.grad`` through the operator's
+product ONCE, with the whole block of adjoint vectors (design/adjoints.md §5). Nothing is
+differentiated through the iterations. Reverse mode only; ``torch.func`` transforms are not
+supported (the backward of a matrix-free operator needs ``torch.autograd.grad``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from .. import _report
+from .._rules import partial as rules
+from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
+from .._solvers import arpack, report, window
+from .._solvers.lobpcg import extremal
+from ._operators import Operator, as_operator, host_operator
+
+
+class EigInfo(NamedTuple):
+    """Diagnostics of a truncated eigensolve (no gradients).
+
+    ``residuals``: ``||A v_i - λ_i B v_i|| / max|λ|``; ``iterations``: solver steps (-1 if unknown);
+    ``gap``: distance of each λ_i to the nearest estimate of an uncomputed eigenvalue;
+    ``grad_error``: ``||A v_i - λ_i B v_i|| / gap_i``, the first-order relative error of the
+    eigenvector's derivative (§5a)."""
+
+    residuals: torch.Tensor
+    iterations: int
+    gap: torch.Tensor
+    grad_error: torch.Tensor
+
+
+def _np(x: torch.Tensor) -> np.ndarray:
+    return x.detach().cpu().numpy()
+
+
+def _default_tol(dtype: torch.dtype) -> float:
+    return 1e-10 if dtype in (torch.float64, torch.complex128) else 1e-4
+
+
+def _start(n: int, m: int, dtype: torch.dtype, device, v0) -> torch.Tensor:
+    g = torch.Generator(device="cpu").manual_seed(0)
+    X = torch.randn(n, m, generator=g, dtype=torch.float64)
+    if dtype.is_complex:
+        X = torch.complex(X, torch.randn(n, m, generator=g, dtype=torch.float64))
+    X = X.to(dtype=dtype, device=device)
+    if v0 is not None:
+        v0 = torch.as_tensor(v0, dtype=dtype, device=device).reshape(n, -1)[:, :m]
+        X[:, : v0.shape[1]] = v0
+    return X
+
+
+def _residuals(Aop, Bop, w, V):
+    R = Aop(V) - (V if Bop is None else Bop(V)) * w[None, :]
+    scale = w.abs().max()
+    return torch.linalg.vector_norm(R, dim=0) / (scale if scale > 0 else 1.0)
+
+
+def _operators(A, B, n, dtype, params, hermitian, routine):
+    opA = as_operator(A, n=n, dtype=dtype, params=params, hermitian=hermitian, name="A", routine=routine)
+    opB = None if B is None else as_operator(B, n=opA.n, dtype=dtype, params=None, hermitian=True, name="B",
+                                             routine=routine)
+    dt = opA.dtype if opB is None else torch.promote_types(opA.dtype, opB.dtype)
+    dt = dt if dtype is None else torch.promote_types(dt, dtype)
+    if not (dt.is_floating_point or dt.is_complex):
+        raise TypeError(f"{routine}: the operator has dtype {dt}; use a floating or complex dtype")
+    if opB is not None and opB.n != opA.n:
+        raise ValueError(f"{routine}: A is {opA.n}x{opA.n} but B is {opB.n}x{opB.n}")
+    return opA, opB, dt
+
+
+def _device(op: Operator):
+    return op.params[0].device if op.params else torch.device("cpu")
+
+
+def _check_k(k, n, routine):
+    if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
+        raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
+
+
+class _Eigsh(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cfg: dict, opA: Operator, opB: Operator | None, X0: torch.Tensor, *params):
+        Aop = opA.apply
+        Bop = None if opB is None else opB.apply
+        T = cfg["T"]
+        k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
+        rdt = torch.empty((), dtype=X0.dtype).real.dtype
+        with torch.no_grad():
+            if solver == "lobpcg":
+                w, V, res, guard, iters = extremal(Aop, X0, k, largest=which == "largest", B=Bop, T=T,
+                                                   tol=cfg["tol"], maxiter=cfg["maxiter"])
+                gap, iters = rules.cut_gap(w, guard), int(iters)
+            else:
+                if solver == "arpack":
+                    w_all, V_all = arpack.eigsh(host_operator(opA), k, which=which, sigma=sigma,
+                                                B=None if opB is None else host_operator(opB),
+                                                v0=_np(X0[:, 0]), tol=cfg["tol"], maxiter=cfg["maxiter"])
+                else:
+                    w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],
+                                          maxiter=cfg["maxiter"], preconditioner=T)
+                w_all = torch.as_tensor(w_all, device=X0.device).real.to(rdt)
+                V_all = torch.as_tensor(V_all, device=X0.device).to(X0.dtype)
+                w, V, guard = window.split(w_all, V_all, k, which, sigma)
+                gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full((k,), torch.inf, dtype=rdt)
+                res, iters = _residuals(Aop, Bop, w, V), -1
+        report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
+        ctx.cfg, ctx.opA, ctx.opB = cfg, opA, opB
+        ctx.save_for_backward(w, V, gap)
+        ctx.mark_non_differentiable(res, gap)
+        ctx.iters = iters
+        return w, V, res, gap
+
+    @staticmethod
+    def backward(ctx, wbar, Vbar, _res, _gap):
+        w, V, gap = ctx.saved_tensors
+        cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
+        routine = "eigsh"
+        with torch.no_grad():
+            wbar = torch.zeros_like(w) if wbar is None else wbar.real
+            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+            same = sorted_clusters(w, cfg["rtol"])
+            if cfg["gauge"] != "ignore":
+                X = V.mH @ Vbar
+                _report.report_vectors(_np(w), _np(skew_defect(X, same)), _np(X.abs().max()), cfg["gauge"], routine)
+                _report.report_values(_np(w), _np(cluster_spread(wbar, same)), _np(wbar.abs().max()),
+                                      cfg["gauge"], routine)
+            touched = (torch.linalg.vector_norm(Vbar, dim=0) > 0) | (wbar != 0)
+            report.cut(_np(w), _np(gap), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+            Bop = None if opB is None else opB.apply
+            a, b, info = rules.hermitian_adjoint(
+                opA.apply, w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=cfg["T"],
+                sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
+            report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        grads = opA.cotangent(V, a) + (() if opB is None else opB.cotangent(V, b))
+        return (None, None, None, None, *grads)
+
+
+class _Eigs(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cfg: dict, opA: Operator, X0: torch.Tensor, *params):
+        k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
+        cdt = torch.promote_types(X0.dtype, torch.complex64)
+        with torch.no_grad():
+            if solver == "arpack":
+                w_all, V_all = arpack.eigs(host_operator(opA), k, which=which, sigma=sigma, v0=_np(X0[:, 0]),
+                                           tol=cfg["tol"], maxiter=cfg["maxiter"])
+            else:
+                w_all, V_all = solver(opA.apply, k, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],
+                                      maxiter=cfg["maxiter"])
+            w_all = torch.as_tensor(w_all, device=X0.device).to(cdt)
+            V_all = torch.as_tensor(V_all, device=X0.device).to(cdt)
+            V_all = V_all / torch.linalg.vector_norm(V_all, dim=0)[None, :]
+            w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
+            others = torch.cat([w, guard])
+            d = (w[:, None] - others[None, :]).abs()
+            d = d + torch.where(torch.eye(k, others.shape[0], dtype=torch.bool, device=d.device), torch.inf, 0.0)
+            gap = d.min(dim=1).values
+            res = _residuals(opA.apply, None, w, V)
+        report.forward(_np(res), -1, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigs")
+        ctx.cfg, ctx.opA = cfg, opA
+        ctx.save_for_backward(w, V, gap)
+        ctx.mark_non_differentiable(res, gap)
+        return w, V, res, gap
+
+    @staticmethod
+    def backward(ctx, wbar, Vbar, _res, _gap):
+        w, V, gap = ctx.saved_tensors
+        cfg, opA = ctx.cfg, ctx.opA
+        routine = "eigs"
+        with torch.no_grad():
+            wbar = torch.zeros_like(w) if wbar is None else wbar
+            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+            if cfg["gauge"] != "ignore":
+                defect, scale = rules.phase_defect(V, Vbar)
+                _report.report_vectors(_np(w), _np(defect), _np(scale), cfg["gauge"], routine)
+            touched = (torch.linalg.vector_norm(Vbar, dim=0) > 0) | (wbar != 0)
+            report.simple(_np(w), _np(gap), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+        AH = opA.adjoint(V)
+        with torch.no_grad():
+            a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=cfg["method"], tol=cfg["atol"],
+                                            maxiter=cfg["amax"], restart=cfg["restart"])
+            report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        return (None, None, None, *opA.cotangent(V, a))
+
+
+def _info(w, res, iters, gap) -> EigInfo:
+    scale = w.detach().abs().max()
+    return EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
+
+
+def eigsh(
+    A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
+    n: int | None = None, params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None,
+    tol: float | None = None, maxiter: int | None = None, v0: torch.Tensor | None = None,
+    solver: str | Callable = "lobpcg", preconditioner: Callable | None = None, block_size: int | None = None,
+    adjoint_solver: str | None = None, adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
+    cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
+    return_info: bool = False,
+):
+    """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
+    positive definite, ``V^H B V = I``): the smallest, the largest, or (``sigma``) the nearest to
+    ``sigma``. Returns ``w`` (ascending, ``(k,)``) and ``V`` (``(n, k)``), and an :class:`EigInfo`
+    with ``return_info=True``.
+
+    ``A``/``B``: a dense tensor (read as ``(A + A^H)/2``), a sparse COO/CSR tensor (gradient with
+    its sparsity), a SciPy matrix or LinearOperator (no gradient), or a function ``X -> A X`` on
+    ``(n, m)`` blocks (pass ``n``) whose tensors ``params=[...]`` get gradients, or an ``nn.Module``.
+    ``solver``: ``"lobpcg"`` (native, any device; no ``sigma``), ``"arpack"`` (SciPy on the host;
+    ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which,
+    sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs.
+    ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
+    (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and by the adjoint solves.
+
+    Backward: ``Ā = Σ_i a_i v_i^H``, ``a_i = V K e_i - z_i`` (in-span ``K`` with clusters masked;
+    ``P^H (A - λ_i B) P z_i = P^H v̄_i`` by CG, MINRES for ``sigma``), then ONE
+    ``torch.autograd.grad`` through the product. Faults raise (``on_failure="warn"`` warns):
+    forward or adjoint non-convergence (:class:`~eigengrad.errors.ConvergenceError`), a cluster cut
+    by the k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss (per ``gauge``).
+    """
+    routine = "eigsh"
+    _report.check_mode(gauge)
+    report.check_mode(on_failure)
+    if which not in window.HERMITIAN_WHICH:
+        raise ValueError(f"{routine}: which must be one of {window.HERMITIAN_WHICH}, got {which!r}")
+    if sigma is not None and solver == "lobpcg":
+        raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
+                         "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
+    if not (solver in ("lobpcg", "arpack") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+    opA, opB, dt = _operators(A, B, n, dtype, params, True, routine)
+    n = opA.n
+    _check_k(k, n, routine)
+    m = min(n, block_size or k + max(4, k))
+    if m <= k:
+        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
+    rdt = torch.empty((), dtype=dt).real.dtype
+    tol = _default_tol(rdt) if tol is None else float(tol)
+    cfg = dict(
+        k=k, which=which, sigma=sigma, solver=solver, T=preconditioner, tol=tol,
+        maxiter=maxiter or (1000 if solver == "lobpcg" else 20 * n),
+        atol=tol if adjoint_tol is None else float(adjoint_tol), amax=adjoint_maxiter or min(2 * n, 20000),
+        method=adjoint_solver or ("minres" if sigma is not None else "cg"),
+        sign=-1.0 if (which == "largest" and sigma is None) else 1.0,
+        rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
+    X0 = _start(n, m, dt, _device(opA), v0)
+    params_all = opA.params + (() if opB is None else opB.params)
+    w, V, res, gap = _Eigsh.apply(cfg, opA, opB, X0, *params_all)
+    return (w, V, _info(w, res, -1, gap)) if return_info else (w, V)
+
+
+def eigs(
+    A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
+    params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None, tol: float | None = None,
+    maxiter: int | None = None, v0: torch.Tensor | None = None, solver: str | Callable = "arpack",
+    adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
+    restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
+    return_info: bool = False,
+):
+    """``k`` eigenpairs ``A v = λ v`` of a general operator, unit-norm right eigenvectors, ordered by
+    ``which`` (largest_real, smallest_real, largest_magnitude, smallest_magnitude, largest_imag,
+    smallest_imag) or by distance to ``sigma``; complex ``w (k,)``, ``V (n, k)``. Forms of ``A`` as
+    in :func:`eigsh` (dense tensors are not symmetrised). ``solver``: ``"arpack"`` or a callable
+    ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``.
+
+    Backward: per pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] =
+    [v̄_i - v_i(v_i^H v̄_i); λ̄_i]`` by block BiCGStab (or GMRES(``restart``)), ``A^H`` from the
+    transposed product, then ONE ``torch.autograd.grad`` through the product: ``Ā = Σ a_i v_i^H``.
+    Eigenvalues must be simple; a phase-dependent loss raises per ``gauge``.
+    """
+    routine = "eigs"
+    _report.check_mode(gauge)
+    report.check_mode(on_failure)
+    if sigma is None and which not in window.GENERAL_WHICH:
+        raise ValueError(f"{routine}: which must be one of {window.GENERAL_WHICH}, got {which!r}")
+    if not (solver == "arpack" or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+    if adjoint_solver not in ("bicgstab", "gmres"):
+        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
+    opA, _, dt = _operators(A, None, n, dtype, params, False, routine)
+    n = opA.n
+    _check_k(k, n - 1, routine)
+    rdt = torch.empty((), dtype=dt).real.dtype
+    tol = _default_tol(rdt) if tol is None else float(tol)
+    cfg = dict(k=k, which=which, sigma=sigma, solver=solver, tol=tol, maxiter=maxiter or 20 * n,
+               atol=tol if adjoint_tol is None else float(adjoint_tol),
+               amax=adjoint_maxiter or max(1000, min(20 * n, 20000)), method=adjoint_solver, restart=restart,
+               rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
+    X0 = _start(n, 1, dt, _device(opA), v0)
+    w, V, res, gap = _Eigs.apply(cfg, opA, X0, *opA.params)
+    return (w, V, _info(w, res, -1, gap)) if return_info else (w, V)
