@@ -52,12 +52,13 @@ def hermitian_basis(q: int, complex_: bool) -> np.ndarray:
 
 def to_matrix(z: np.ndarray, E: np.ndarray) -> np.ndarray:
     """``Σ_b z_b E_b``."""
-    return np.einsum("b,bij->ij", z, E)
+    q = E.shape[-1]
+    return (z @ E.reshape(E.shape[0], q * q)).reshape(q, q)
 
 
 def to_coords(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """``z_b = Re tr(E_b Z)`` (``E_b`` Hermitian)."""
-    return np.real(np.einsum("bji,ij->b", E, Z))
+    """``z_b = Re tr(E_b Z) = Re Σ_ij conj(E_b)_ij Z_ij`` (``E_b`` Hermitian)."""
+    return np.real(E.reshape(E.shape[0], -1).conj() @ Z.reshape(-1))
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ def solve(
             Zi = (U / w) @ U.conj().T
             grad[sl] = -to_coords(Zi, E)
             if want_hess:
-                T = Zi @ E @ Zi
-                hess[sl, sl] = np.real(np.einsum("aij,bji->ab", E, T))
+                T = Zi @ E @ Zi  # tr(E_a Zi E_b Zi) = <E_a, T_b> (both Hermitian)
+                hess[sl, sl] = np.real(E.reshape(len(E), -1).conj() @ T.reshape(len(E), -1).T)
         return val, grad, hess
 
     Fz, d, free = F(z)

@@ -94,7 +94,7 @@ def minimize(
     tol: float = 1e-10,
     maxiter: int = 500,
     window_rtol: float = 1e-2,
-    extra: int = 2,
+    extra: int = 5,
     max_window: int = 24,
     tau: float | None = None,
     verbose: bool = False,
@@ -158,12 +158,14 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
             theta, f = trial, f_new
             lin = family.linearize(theta)
             spec = spectrum(lin.A, lin.B)
-            if rho >= 0.7:
+            if rho >= 0.9:
                 tau *= 3.0
-            elif rho < 0.3:
+            elif rho >= 0.5:
+                tau *= 1.5
+            elif rho < 0.25:
                 tau /= 2.0
         else:
-            tau /= 4.0
+            tau /= 3.0
         if callback is not None and callback(it, theta, f):
             message = "stopped by callback"
             break
