@@ -42,12 +42,15 @@ def _check_cotangents(w, X, wbar, same, gauge, routine):
         return
     host = lambda a: a.detach().cpu().numpy()  # noqa: E731
     with torch.no_grad(), torch._C._DisableFuncTorch():
+        tol = _report.gauge_tolerance(host(w[..., :0]).dtype)
         if X is not None:
-            _report.report_vectors(host(w), host(skew_defect(X, same)), host(torch.amax(X.abs(), dim=(-2, -1))),
-                                   gauge, routine)
+            defect, scale = skew_defect(X, same), torch.amax(X.abs(), dim=(-2, -1))
+            if bool(torch.any(torch.amax(defect, dim=(-2, -1)) > tol * scale)):  # one sync; details only if needed
+                _report.report_vectors(host(w), host(defect), host(scale), gauge, routine)
         if wbar is not None:
-            _report.report_values(host(w), host(cluster_spread(wbar, same)), host(torch.amax(wbar.abs(), dim=-1)),
-                                  gauge, routine)
+            spread, scale = cluster_spread(wbar, same), torch.amax(wbar.abs(), dim=-1)
+            if bool(torch.any(spread > tol * scale)):
+                _report.report_values(host(w), host(spread), host(scale), gauge, routine)
 
 
 def _cotangents(w, V, wbar, Vbar):
