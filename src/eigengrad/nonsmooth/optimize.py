@@ -136,8 +136,7 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
         m = _model.build(obj, spec, lin, blocks)
         vjps += m.C.shape[1]
         if tau is None:
-            g = m.C @ np.concatenate([sp.to_coords(np.eye(len(b.idx)) / len(b.idx), E) for b, E in zip(m.blocks, m.layout.bases())])
-            tau = 0.1 * max(scale, 1e-300) / max(float(g @ g), 1e-300)
+            tau = _initial_tau(m, scale)
         d, Z = _prox_step(m, H, tau, lower - theta, upper - theta)
         pred = f - m.value(d) - 0.5 * float(d @ H @ d)
         H = _model.curvature(lin, spec, m, Z)
@@ -170,6 +169,18 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
             message = "stopped by callback"
             break
     return Result(theta, f, converged, message, it, hist)
+
+
+def _initial_tau(m: _model.Model, scale: float) -> float:
+    """``τ`` whose step ``-τ g`` would lower ``f`` by 10 % of ``scale``, ``g`` the gradient of the
+    targets themselves (weight on each block's extreme eigenvalue)."""
+    z = np.zeros(m.C.shape[1])
+    count = np.bincount([b.term for b in m.blocks], minlength=len(m.weights))
+    for b, sl in zip(m.blocks, m.layout.slices()):
+        z[sl.start + (len(b.idx) - 1 if b.sign > 0 else 0)] = m.weights[b.term] / count[b.term]
+    g = m.C @ z
+    gg = max(float(g @ g), float(np.sum(m.C**2)) / max(m.C.shape[1], 1), 1e-300)
+    return 0.1 * max(scale, 1e-300) / gg
 
 
 def _prox_step(m, H, tau, lo, hi, rounds: int = 10):

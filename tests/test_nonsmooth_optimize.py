@@ -1,0 +1,89 @@
+"""The cluster-model optimizer against known optima (shared/reference/README.md) and an SDP solver."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eigengrad.nonsmooth import AffineFamily, lambda_max, minimize, minimize_lse, min_norm_subgradient, sdpa, structure
+
+SDPLIB = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdplib"
+
+
+def _random_affine(n, p, seed):
+    rng = np.random.default_rng(seed)
+    sym = lambda: (lambda X: (X + X.T) / 2)(rng.standard_normal((n, n)))  # noqa: E731
+    return sym(), np.stack([sym() for _ in range(p)])
+
+
+def _clarabel_lambda_max(A0, As, bounds=None):
+    cp = pytest.importorskip("cvxpy")
+    x = cp.Variable(As.shape[0])
+    cons = [] if bounds is None else [x >= bounds[0], x <= bounds[1]]
+    prob = cp.Problem(cp.Minimize(cp.lambda_max(A0 + sum(x[i] * As[i] for i in range(As.shape[0])))), cons)
+    prob.solve(solver="CLARABEL")
+    return prob.value
+
+
+def test_lovasz_theta_c5():
+    # min_t λ_max(J + t Adj(C5)) = √5 at t* = -5/(2+φ), top eigenvalue triple (Lovász 1979).
+    adj = np.roll(np.eye(5), 1, axis=1) + np.roll(np.eye(5), -1, axis=1)
+    fam = AffineFamily(np.ones((5, 5)), adj[None])
+    res = minimize(fam, lambda_max(), np.zeros(1))
+    assert res.converged
+    assert res.f == pytest.approx(np.sqrt(5), rel=1e-10)
+    assert res.theta[0] == pytest.approx(-5 / (2 + (1 + np.sqrt(5)) / 2), abs=1e-7)
+    assert structure(fam, lambda_max(), res.theta, rtol=1e-7).multiplicities == (3,)
+    assert min_norm_subgradient(fam, lambda_max(), res.theta, rtol=1e-7).stationarity < 1e-6
+
+
+@pytest.mark.parametrize("n,p,seed", [(20, 10, 0), (30, 40, 1)])
+def test_random_affine_reaches_sdp_optimum_where_gradient_descent_stalls(n, p, seed):
+    A0, As = _random_affine(n, p, seed)
+    fstar = _clarabel_lambda_max(A0, As)
+    fam = AffineFamily(A0, As)
+    res = minimize(fam, lambda_max(), np.zeros(p), maxiter=100)
+    gap = (res.f - fstar) / abs(fstar)
+    assert res.converged and gap <= 1e-6
+    assert structure(fam, lambda_max(), res.theta, rtol=1e-6).multiplicities[0] >= 2
+    naive = minimize(fam, lambda_max(), np.zeros(p), method="gradient", maxiter=300)
+    assert (naive.f - fstar) / abs(fstar) > 1e-4  # stalls: the one-eigenvector gradient zig-zags
+    smooth = minimize_lse(fam, lambda_max(), np.zeros(p), maxiter=3000)
+    assert (smooth.f - fstar) / abs(fstar) <= 1e-5  # smoothing gets close, at many more evaluations
+    assert smooth.iterations > 5 * res.iterations
+
+
+def test_box_constraints_match_sdp_with_bounds():
+    A0, As = _random_affine(15, 8, 2)
+    lower, upper = -0.15 * np.ones(8), 0.15 * np.ones(8)
+    fstar = _clarabel_lambda_max(A0, As, (lower, upper))
+    fam = AffineFamily(A0, As)
+    res = minimize(fam, lambda_max(), np.zeros(8), bounds=(lower, upper), maxiter=100)
+    assert np.all(res.theta >= lower) and np.all(res.theta <= upper)
+    assert np.any(np.isclose(res.theta, lower) | np.isclose(res.theta, upper))  # the box is active
+    assert (res.f - fstar) / abs(fstar) <= 1e-6
+    sub = min_norm_subgradient(fam, lambda_max(), res.theta, bounds=(lower, upper), rtol=1e-6)
+    assert sub.stationarity < 1e-4 * min_norm_subgradient(fam, lambda_max(), res.theta, rtol=1e-6).stationarity + 1e-6
+
+
+def test_sdplib_theta1():
+    c, F = sdpa.read(SDPLIB / "theta1.dat-s")
+    assert len(F) == 105 and F[0].shape == (50, 50) and np.all(F[0] == 1) and np.all(F[1] == np.eye(50))
+    fam = sdpa.theta_family(F)
+    res = minimize(fam, lambda_max(), np.zeros(fam.p), maxiter=60)
+    assert res.f == pytest.approx(23.0, rel=1e-6)  # SDPLIB 1.2: 23.00000
+
+
+def test_maxcut_formulation_small():
+    # min Σx s.t. Diag(x) ⪰ C equals min_{Σu=0} n λ_max(C + Diag(u)) (the mcp124-1 formulation, n = 20).
+    cp = pytest.importorskip("cvxpy")
+    rng = np.random.default_rng(6)
+    W = np.triu((rng.random((20, 20)) < 0.3).astype(float), 1)
+    W = W + W.T
+    C = (np.diag(W.sum(1)) - W) / 4
+    x = cp.Variable(20)
+    prob = cp.Problem(cp.Minimize(cp.sum(x)), [cp.diag(x) - C >> 0])
+    prob.solve(solver="CLARABEL")
+    fam, factor = sdpa.maxcut_family([C])
+    res = minimize(fam, lambda_max(), np.zeros(fam.p), maxiter=60)
+    assert factor * res.f == pytest.approx(prob.value, rel=1e-6)
