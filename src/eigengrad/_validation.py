@@ -66,12 +66,9 @@ def check_values(A: np.ndarray, name: str, routine: str, hermitian: bool) -> Non
             )
 
 
-def check_positive_definite(B: np.ndarray, routine: str) -> None:
-    """Cholesky of a concrete Hermitian ``B`` must succeed."""
-    try:
-        np.linalg.cholesky(B)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"{routine}: B is not positive definite (its Cholesky factorisation failed), so A v = λ B v "
-            "is not a Hermitian-definite problem. Check B, or use eig on B^{-1} A for an indefinite pencil."
-        ) from None
+def not_positive_definite(routine: str) -> ValueError:
+    """The error for a ``B`` whose Cholesky factorisation failed."""
+    return ValueError(
+        f"{routine}: B is not positive definite (its Cholesky factorisation failed), so A v = λ B v "
+        "is not a Hermitian-definite problem. Check B, or use eig on B^{-1} A for an indefinite pencil."
+    )

@@ -19,10 +19,12 @@ def eigh_jvp(w: Array, V: Array, dA: Array, F: Array) -> tuple[Array, Array]:
     return real(diagonal(P)), V @ (F * P)
 
 
-def eigh_vjp(w: Array, V: Array, wbar: Array, X: Array, F: Array) -> Array:
+def eigh_vjp(w: Array, V: Array, wbar: Array, X: Array | None, F: Array) -> Array:
     """``Ā = V [diag(Re w̄) + F ∘ (X - X^H)/2] V^H`` with ``X = V^H V̄`` (Hermitian result).
 
-    ``X`` is passed in because the gauge check needs it too."""
+    ``X`` is passed in because the gauge check needs it too; ``None`` means ``V̄ = 0``."""
+    if X is None:
+        return (V * real(wbar)[..., None, :]) @ mH(V)
     K = diag_embed(real(wbar)) + F * (X - mH(X)) / 2
     return V @ K @ mH(V)
 

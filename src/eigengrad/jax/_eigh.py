@@ -14,10 +14,7 @@ from .._backend import herm, mH
 from .._rules import eigh as rules
 from .._rules.clusters import inverse_gaps, resolve_rtol, sorted_clusters
 from ._probe import probe
-
-
-def _concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in xs)
+from ._values import concrete
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
@@ -78,10 +75,9 @@ def _prepare(A, B, routine):
         A = jnp.broadcast_to(A, batch + A.shape[-2:])
         B = jnp.broadcast_to(B, batch + B.shape[-2:])
     for M, name in ((A, "A"), (B, "B")):
-        if M is not None and _concrete(M):
-            _validation.check_values(np.asarray(M), name, routine, hermitian=True)
-    if B is not None and _concrete(B):
-        _validation.check_positive_definite(np.asarray(herm(B)), routine)
+        value = None if M is None else concrete(M)
+        if value is not None:
+            _validation.check_values(value, name, routine, hermitian=True)
     return A, B
 
 
@@ -109,7 +105,11 @@ def eigh(A, B=None, *, cluster_rtol: float | None = None, gauge: str = "raise"):
     rtol = resolve_rtol(cluster_rtol, A)
     if B is None:
         return _eigh(herm(A), rtol, gauge)
-    return _geigh(herm(A), herm(B), rtol, gauge)
+    w, V = _geigh(herm(A), herm(B), rtol, gauge)
+    value = concrete(w)
+    if value is not None and not np.all(np.isfinite(value)):  # JAX's Cholesky gives NaN on failure
+        raise _validation.not_positive_definite(routine)
+    return w, V
 
 
 def eigvalsh(A, B=None, *, cluster_rtol: float | None = None, gauge: str = "raise"):

@@ -78,9 +78,9 @@ class _Eigh(torch.autograd.Function):
     def backward(ctx, wbar, Vbar):
         w, V = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
-        wbar0 = wbar
-        wbar, X = _cotangents(w, V, wbar, Vbar)
-        _check_cotangents(w, None if Vbar is None else X, wbar0, same, ctx.gauge, "eigh")
+        X = None if Vbar is None else mH(V) @ Vbar
+        _check_cotangents(w, X, wbar, same, ctx.gauge, "eigh")
+        wbar = torch.zeros_like(w) if wbar is None else wbar
         return rules.eigh_vjp(w, V, wbar, X, inverse_gaps(w, same)), None, None
 
     @staticmethod
@@ -137,8 +137,6 @@ def _prepare(A, B, routine):
     for M, name in ((A, "A"), (B, "B")):
         if M is not None and not _is_wrapped(M):
             _validation.check_values(M.detach().cpu().numpy(), name, routine, hermitian=True)
-    if B is not None and not _is_wrapped(B):
-        _validation.check_positive_definite(herm(B).detach().cpu().numpy(), routine)
     return A, B
 
 
@@ -167,7 +165,10 @@ def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float 
     rtol = resolve_rtol(cluster_rtol, A)
     if B is None:
         return _Eigh.apply(herm(A), rtol, gauge)
-    return _GEigh.apply(herm(A), herm(B), rtol, gauge)
+    try:
+        return _GEigh.apply(herm(A), herm(B), rtol, gauge)
+    except torch.linalg.LinAlgError:  # the Cholesky factorisation of B failed
+        raise _validation.not_positive_definite(routine) from None
 
 
 def eigvalsh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float | None = None,
