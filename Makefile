@@ -19,6 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -c constraints-dev.txt -e '.[bench]'
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
