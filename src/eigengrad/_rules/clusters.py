@@ -88,14 +88,6 @@ def skew_defect(X: Array, same: Array) -> Array:
     return xp.where(same, d, xp.zeros_like(d))
 
 
-def relative_max(defect: Array, X: Array) -> Array:
-    """``max|defect| / max|X|`` over the last two axes (0 where ``X`` is 0)."""
-    xp = namespace(X)
-    num = xp.max(defect, axis=(-2, -1))
-    den = xp.max(xp.abs(X), axis=(-2, -1))
-    return xp.where(den > 0, num / xp.where(den > 0, den, xp.ones_like(den)), xp.zeros_like(den))
-
-
 def cluster_spread(wbar: Array, same: Array) -> Array:
     """Largest ``|w̄_i - w̄_j|`` over pairs inside one cluster, per matrix: nonzero when a loss
     weights the eigenvalues of a degenerate cluster unequally (not differentiable there)."""
