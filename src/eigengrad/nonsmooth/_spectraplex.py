@@ -96,7 +96,7 @@ class QPSolution:
 def _inner(g: np.ndarray, tau: float, lo: np.ndarray, hi: np.ndarray):
     """``h(g)``, ``d = clip(-τg, lo, hi)`` and the free mask (where ``h`` is locally quadratic)."""
     d = np.clip(-tau * g, lo, hi)
-    h = -float(g @ d + d @ d / (2 * tau))
+    h = -float(g @ d + np.sum(d * d / (2 * tau)))
     free = (-tau * g > lo) & (-tau * g < hi)
     return h, d, free
 
@@ -106,7 +106,7 @@ def solve(
     l: np.ndarray,
     layout: BlockLayout,
     *,
-    tau: float = 1.0,
+    tau: float | np.ndarray = 1.0,
     lo: np.ndarray | None = None,
     hi: np.ndarray | None = None,
     g0: np.ndarray | None = None,
@@ -116,7 +116,8 @@ def solve(
     """Minimise ``h(Cz + g0) - l·z`` over the product of spectraplices described by ``layout``.
 
     ``C`` is ``(p, M)`` (column ``b`` = the parameter-space vector of basis element ``b``), ``l`` is
-    ``(M,)``. ``gap_tol`` defaults to ``1e-13`` times the problem's scale.
+    ``(M,)``. ``tau`` may be a vector (a diagonal metric ``½ Σ_j d_j²/τ_j``). ``gap_tol`` defaults to
+    ``1e-13`` times the problem's scale.
     """
     p, M = C.shape
     lo = np.full(p, -np.inf) if lo is None else np.asarray(lo, float)
@@ -162,7 +163,7 @@ def solve(
         return val, grad, hess
 
     Fz, d, free = F(z)
-    scale = abs(Fz) + np.abs(l).max(initial=0.0) * b.sum() + tau * float(np.sum((C @ z) ** 2)) + 1e-300
+    scale = abs(Fz) + np.abs(l).max(initial=0.0) * b.sum() + float(np.sum(tau * (C @ z) ** 2)) + 1e-300
     gap_tol = 1e-13 * scale if gap_tol is None else gap_tol
     mu = scale / nu
     steps = 0
@@ -172,8 +173,8 @@ def solve(
             Fz, d, free = F(z)
             bval, bgrad, bhess = barrier(z, True)
             grad = -C.T @ d - l + mu * bgrad
-            Cf = C[free]
-            H = tau * (Cf.T @ Cf) + mu * bhess
+            Cf = C[free] * np.sqrt(np.broadcast_to(tau, (p,))[free])[:, None]
+            H = Cf.T @ Cf + mu * bhess
             K = np.block([[H, A.T], [A, np.zeros((nterms, nterms))]])
             rhs = np.concatenate([-grad, np.zeros(nterms)])
             try:

@@ -2,7 +2,8 @@
 
 All three take a :class:`~eigengrad.nonsmooth.family.Family`, an
 :class:`~eigengrad.nonsmooth.objectives.Objective` and ``θ`` (NumPy, real). Clusters are runs of
-eigenvalues closer than ``rtol · max|λ|`` (default ``sqrt(eps)``, as in ``eigengrad._rules.clusters``);
+eigenvalues closer than ``rtol · s`` (default ``rtol = sqrt(eps)``, as in ``eigengrad._rules.clusters``,
+with ``s = max|λ|`` over the objective's target eigenvalues, :meth:`Objective.scale`);
 a piece of a term is active when it is within the same tolerance of the term's extreme.
 
 * ``f'(θ; d) = Σ_t w_t max_{p active} s_t λ_{i_p}'(θ; d)``, with ``λ_i'(θ; d)`` the eigenvalue of

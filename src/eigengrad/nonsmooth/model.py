@@ -81,11 +81,6 @@ class Model:
         return self.f + float(self.weights[act] @ tops[act])
 
 
-def tolerance(w: np.ndarray, rtol: float) -> float:
-    """Absolute cluster tolerance ``rtol · max|λ|`` over the whole family."""
-    return rtol * float(np.abs(w).max())
-
-
 def cluster(w: np.ndarray, i: int, tol: float) -> tuple[int, int]:
     """``(c0, c1)``: the run of ascending eigenvalues around ``w[i]`` with neighbour gaps ``≤ tol``."""
     c0, c1 = i, i
@@ -97,8 +92,9 @@ def cluster(w: np.ndarray, i: int, tol: float) -> tuple[int, int]:
 
 
 def exact_blocks(obj: Objective, spec: Spectrum, rtol: float) -> tuple[Block, ...]:
-    """Clusters of the active pieces of every term (pieces within ``tol`` of the term's extreme)."""
-    tol = tolerance(spec.w, rtol)
+    """Clusters of the active pieces of every term (pieces within ``tol = rtol · obj.scale`` of the
+    term's extreme; neighbours closer than ``tol`` share a cluster)."""
+    tol = rtol * obj.scale(spec.w)
     out = []
     for t, term in enumerate(obj.terms):
         ks, ii, vals = term.pieces(spec.w)
@@ -197,8 +193,8 @@ def _vjp_columns(lin, blocks, cot_A, cot_B, K, n, chunk_bytes) -> np.ndarray:
 
 
 def curvature(
-    lin: Linearization, spec: Spectrum, m: Model, Z: list[np.ndarray], rank_rtol: float = 1e-8,
-    chunk_bytes: float = 2**27,
+    lin: Linearization, spec: Spectrum, m: Model, Z: list[np.ndarray], outer: int = 60,
+    rank_rtol: float = 1e-8, chunk_bytes: float = 2**27,
 ) -> np.ndarray:
     """``H (p, p)``: the Hessian of the window model's Lagrangian from eigenvalues outside the windows.
 
@@ -207,8 +203,9 @@ def curvature(
     adds ``ζ_a |y_aᴴ (Σ_j d_j ∂_j A - μ ∂_j B) v_i|² / |μ - λ_i|`` to the model, so
     ``H = 2 Σ ζ_a / |μ - λ_i| (h_R h_Rᵀ + h_I h_Iᵀ)`` with ``h_R + i h_I = y_aᴴ (∂A - μ ∂B) v_i``, one
     VJP each. Eigenvalues on the outer side would add concave terms; they are left to the trust
-    region, so ``H ⪰ 0``. Second derivatives of ``A(θ)`` itself are not included (zero for affine
-    families)."""
+    region, so ``H ⪰ 0``. Only the ``outer`` eigenvalues nearest the window count (the terms decay
+    like ``1/|μ - λ_i|``); the cost is ``rank(Z_p) · outer`` VJPs per block (twice that if complex).
+    Second derivatives of ``A(θ)`` itself are not included (zero for affine families)."""
     K, n = spec.w.shape
     complex_ = m.layout.complex_
     items, coef = [], []
@@ -218,7 +215,8 @@ def curvature(
         V = spec.V[blk.k][:, list(blk.idx)]
         w = spec.w[blk.k]
         mu = w[blk.idx[-1] if blk.sign > 0 else blk.idx[0]]
-        inner = range(0, blk.idx[0]) if blk.sign > 0 else range(blk.idx[-1] + 1, n)
+        inner = range(blk.idx[0] - 1, max(blk.idx[0] - 1 - outer, -1), -1) if blk.sign > 0 else \
+            range(blk.idx[-1] + 1, min(blk.idx[-1] + 1 + outer, n))
         for a in np.flatnonzero(keep):
             y = V @ X[:, a]
             for i in inner:

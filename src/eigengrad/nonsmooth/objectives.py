@@ -84,6 +84,11 @@ class Objective:
         """``f`` from the eigenvalues ``w (K, n)`` of the family."""
         return float(self.phi(self.values(w))[0])
 
+    def scale(self, w: np.ndarray) -> float:
+        """``max |λ_i(A_k)|`` over every piece of every term: the size that tolerances are relative
+        to (not the whole spectrum, whose far end — high bands, say — is irrelevant to ``f``)."""
+        return max(float(np.abs(t.pieces(w)[2]).max()) for t in self.terms)
+
     def weights(self, y: np.ndarray) -> np.ndarray:
         """Effective weights ``w_t = s_t ∂φ/∂y_t`` (all ``≥ 0`` for a max-type objective)."""
         return self.phi(y)[1] * np.array([t.sign for t in self.terms])
@@ -110,12 +115,18 @@ def neg_gap(m: int, matrices: Sequence[int] | None = None) -> Objective:
     return linear([Max(m - 1, matrices), Min(m, matrices)], [1.0, -1.0], f"-gap({m})")
 
 
-def neg_gap_midgap(m: int, matrices: Sequence[int] | None = None) -> Objective:
-    """Maximise ``2 (b - a) / (b + a)``, ``a = max_k λ_m``, ``b = min_k λ_{m+1}`` (needs ``a, b > 0``)."""
+def neg_gap_midgap(m: int, matrices: Sequence[int] | None = None, squared: bool = False) -> Objective:
+    """Maximise the gap–midgap ratio ``2 (b - a) / (b + a)``, ``a = max_k λ_m``, ``b = min_k λ_{m+1}``
+    (needs ``a, b > 0``). With ``squared=True`` the eigenvalues are squared frequencies (Maxwell:
+    ``λ = ω²``) and the ratio is taken in ``ω``: ``2 (√b - √a) / (√b + √a)``."""
 
     def phi(y):
         a, b = y
-        s = a + b
-        return -2.0 * (b - a) / s, np.array([4.0 * b / s**2, -4.0 * a / s**2])
+        if not squared:
+            s = a + b
+            return -2.0 * (b - a) / s, np.array([4.0 * b / s**2, -4.0 * a / s**2])
+        ra, rb = np.sqrt(a), np.sqrt(b)
+        s = ra + rb
+        return -2.0 * (rb - ra) / s, np.array([2.0 * rb / (ra * s**2), -2.0 * ra / (rb * s**2)])
 
     return Objective((Max(m - 1, matrices), Min(m, matrices)), phi, f"-gap_midgap({m})")

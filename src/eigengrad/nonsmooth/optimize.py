@@ -94,17 +94,22 @@ def minimize(
     tol: float = 1e-10,
     maxiter: int = 500,
     window_rtol: float = 1e-2,
-    extra: int = 5,
+    extra: int = 8,
     max_window: int = 24,
+    outer: int = 60,
     tau: float | None = None,
     verbose: bool = False,
     callback: Callable[[int, np.ndarray, float], bool | None] | None = None,
 ) -> Result:
     """Minimise ``obj`` over ``θ`` (inside ``bounds = (lower, upper)`` if given) from ``theta0``.
 
-    ``window_rtol``: eigenvalues within ``window_rtol · max|λ|`` of an active target enter its
+    ``window_rtol``: eigenvalues within ``window_rtol · s`` of an active target (``s`` =
+    :meth:`Objective.scale`, the largest target eigenvalue in modulus) enter its
     window (``"cluster"``) or its ε-subdifferential (``"steepest"``, initial ``ε``). ``tau``: the
-    initial proximal parameter (default: a step that would lower ``f`` by 10 % of ``max|λ|``).
+    initial proximal parameter (default: a step that would lower ``f`` by 10 % of ``s``).
+    ``extra``: eigenvalues added to each window beyond the near-active ones; ``max_window``: the
+    largest window. ``outer``: how many eigenvalues beyond each window feed the second-order metric
+    (``0``: a first-order model, cheapest per step, more steps).
     ``callback(it, θ, f)`` returning True stops the run. ``verbose`` prints one line per iteration.
     """
     theta = np.asarray(theta0, float).copy()
@@ -113,7 +118,7 @@ def minimize(
     run = {"cluster": _cluster, "steepest": _steepest, "gradient": _gradient}.get(method)
     if run is None:
         raise ValueError(f"method must be 'cluster', 'steepest' or 'gradient', got {method!r}")
-    opts = dict(tol=tol, maxiter=maxiter, window_rtol=window_rtol, extra=extra, max_window=max_window)
+    opts = dict(tol=tol, maxiter=maxiter, window_rtol=window_rtol, extra=extra, max_window=max_window, outer=outer)
     return run(family, obj, theta, lower, upper, tau, opts, verbose, callback)
 
 
@@ -129,17 +134,18 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
     f = obj(spec.w)
     vjps, message, converged, it = 0, "maxiter reached", False, 0
     H = np.zeros((theta.shape[0], theta.shape[0]))
+    fixed = np.zeros(theta.shape[0], bool)
     for it in range(1, opts["maxiter"] + 1):
-        scale = float(np.abs(spec.w).max())
+        scale = max(obj.scale(spec.w), 1e-300)
         delta = max(opts["window_rtol"] * scale, math.sqrt(np.finfo(float).eps) * scale)
         blocks = _model.window_blocks(obj, spec, delta, opts["extra"], opts["max_window"])
         m = _model.build(obj, spec, lin, blocks)
         vjps += m.C.shape[1]
         if tau is None:
             tau = _initial_tau(m, scale)
-        d, Z = _prox_step(m, H, tau, lower - theta, upper - theta)
+        d, Z, fixed = _prox_step(m, H, tau, lower - theta, upper - theta, fixed)
         pred = f - m.value(d) - 0.5 * float(d @ H @ d)
-        H = _model.curvature(lin, spec, m, Z)
+        H = _model.curvature(lin, spec, m, Z, opts["outer"])
         window = tuple(len(b.idx) for b in m.blocks)
         if pred <= opts["tol"] * (1 + abs(f)):
             hist.add(f=f, predicted=pred, actual=0.0, step=0.0, tau=tau, window=window, accepted=False,
@@ -183,18 +189,21 @@ def _initial_tau(m: _model.Model, scale: float) -> float:
     return 0.1 * max(scale, 1e-300) / gg
 
 
-def _prox_step(m, H, tau, lo, hi, rounds: int = 10):
-    """``argmin_{lo ≤ d ≤ hi} m(d) + ½ dᵀ (H + I/τ) d`` and the blocks ``Z`` of its dual solution.
+def _prox_step(m, H, tau, lo, hi, fixed0, rounds: int = 8):
+    """``argmin_{lo ≤ d ≤ hi} m(d) + ½ dᵀ (H + I/τ) d``, the blocks ``Z`` of its dual solution and
+    the set of coordinates held at a bound.
 
     With ``Q_FF = L Lᵀ`` on the free coordinates and ``e = Lᵀ d_F`` the proximal term becomes
     ``½|e|²``, so the dual is the spectraplex QP of ``_spectraplex.solve`` with ``C̃ = L⁻¹ C_F``.
-    Bounds are handled by an active set: coordinates whose step leaves the box are fixed at the
-    bound, fixed ones whose Lagrangian gradient points inside are released, until neither happens.
+    Bounds are handled by an active set, warm-started from ``fixed0``: coordinates whose step leaves
+    the box are fixed at the bound, fixed ones whose Lagrangian gradient points inside are released,
+    until neither happens. If that has not settled after ``rounds`` solves, the step is taken with
+    the diagonal metric ``diag(H) + 1/τ`` instead, for which the box is exact in the dual.
     """
     p = m.C.shape[0]
     Q = H + np.eye(p) / tau
-    fixed = np.zeros(p, bool)
-    d = np.zeros(p)
+    fixed = fixed0 & ((lo == 0) | (hi == 0))
+    d = np.where(fixed, np.where(lo == 0, lo, hi), 0.0)
     for _ in range(rounds):
         free = ~fixed
         L = np.linalg.cholesky(Q[np.ix_(free, free)])
@@ -206,12 +215,11 @@ def _prox_step(m, H, tau, lo, hi, rounds: int = 10):
         low, high = free & (d < lo), free & (d > hi)
         release = fixed & (((d <= lo) & (grad < 0)) | ((d >= hi) & (grad > 0)))
         if not (low.any() or high.any() or release.any()):
-            break
-        fixed |= low | high
-        fixed &= ~release
-        d = np.clip(d, lo, hi)
-        d[~fixed] = 0.0
-    return np.clip(d, lo, hi), sol.blocks
+            return np.clip(d, lo, hi), sol.blocks, fixed
+        fixed = (fixed | low | high) & ~release
+        d = np.where(fixed, np.clip(d, lo, hi), 0.0)
+    sol = sp.solve(m.C, m.l, m.layout, tau=1.0 / np.diag(Q), lo=lo, hi=hi)
+    return sol.d, sol.blocks, (sol.d <= lo) | (sol.d >= hi)
 
 
 def _line_search(family, obj, theta, f, d, slope, alpha, lower, upper):
@@ -232,8 +240,8 @@ def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, dir
     vjps, message, converged, it = 0, "maxiter reached", False, 0
     alpha = None
     spec0 = spectrum(*family.matrices(theta))
-    eps = opts["window_rtol"] * float(np.abs(spec0.w).max())
-    floor = math.sqrt(np.finfo(float).eps) * float(np.abs(spec0.w).max())
+    eps = opts["window_rtol"] * obj.scale(spec0.w)
+    floor = math.sqrt(np.finfo(float).eps) * obj.scale(spec0.w)
     for it in range(1, opts["maxiter"] + 1):
         lin = family.linearize(theta)
         spec = spectrum(lin.A, lin.B)
@@ -249,7 +257,7 @@ def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, dir
             eps = max(eps / 10, floor)
             continue
         if alpha is None:
-            alpha = 0.1 * max(float(np.abs(spec.w).max()), 1e-300) / norm
+            alpha = 0.1 * max(obj.scale(spec.w), 1e-300) / norm
         found = _line_search(family, obj, theta, f, d, slope, 2 * alpha, lower, upper)
         if found is None:
             hist.add(f=f, predicted=norm, actual=0.0, step=0.0, tau=0.0, window=window, accepted=False,

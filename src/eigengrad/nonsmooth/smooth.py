@@ -89,14 +89,14 @@ def minimize_lse(
 ) -> Result:
     """Minimise the soft-max objective by L-BFGS-B with temperature continuation.
 
-    ``temperature`` defaults to ``1e-2 · max|λ|`` at ``theta0``; each stage runs L-BFGS-B to its own
-    tolerance, then ``T ← T/10`` until ``min_temperature`` (relative to ``max|λ|``) or ``maxiter``
+    ``temperature`` defaults to ``1e-2 · s`` at ``theta0`` (``s`` = :meth:`Objective.scale`); each
+    stage runs L-BFGS-B to its own tolerance, then ``T ← T/10`` until ``min_temperature · s`` or ``maxiter``
     function evaluations in all. The history records the true objective at every evaluation.
     """
     theta = np.asarray(theta0, float).copy()
     hist, t0 = History(), time.perf_counter()
     _, _, spec = lse_value_and_grad(family, obj, theta, 1.0)
-    scale = max(float(np.abs(spec.w).max()), 1e-300)
+    scale = max(obj.scale(spec.w), 1e-300)
     T = 1e-2 * scale if temperature is None else float(temperature)
     box = None if bounds is None else list(zip(*(np.broadcast_to(np.asarray(b, float), theta.shape) for b in bounds)))
     stop = {"flag": False}
