@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .._backend import Array, astype, diag_embed, diagonal, imag, is_jax, is_torch, mH, namespace, stop_gradient
+from .._backend import Array, astype, diag_embed, diagonal, imag, is_jax, is_torch, mH, mT, namespace, stop_gradient
 from .clusters import general_clusters, tolerance
 
 Hook = Callable[[str, Array], Array]
@@ -87,6 +87,22 @@ def eigvals_jvp(V: Array, Vinv: Array, dA: Array) -> Array:
     return xp.sum(mH(xp.conj(Vinv)) * (astype(dA, V.dtype) @ V), axis=-2)
 
 
+def eig_jvp_values(V: Array, Vinv: Array, dA: Array, F: Array) -> tuple[Array, Array]:
+    """First stage of :func:`eig_jvp`: ``P = V^{-1} dA V``, returns ``(dw = diag P, M = F ∘ P)``."""
+    P = Vinv @ (astype(dA, V.dtype) @ V)
+    return diagonal(P), F * P
+
+
+def eig_jvp_vectors(V: Array, Vinv: Array, M: Array, left: bool) -> Array:
+    """Second stage of :func:`eig_jvp`: ``dV = V C`` with ``C = M - diag(diag(V^H V M))``; with
+    ``left``, ``[dV; dVL]`` stacked by rows, ``dVL = -VL C^H``."""
+    xp = namespace(V)
+    VM = V @ M
+    c = xp.sum(xp.conj(V) * VM, axis=-2)
+    dV = VM - V * c[..., None, :]
+    return xp.concat([dV, -mH(Vinv) @ mH(M - diag_embed(c))], axis=-2) if left else dV
+
+
 def eig_jvp(
     w: Array, V: Array, Vinv: Array, dA: Array, F: Array, *, left: bool = False, hook: Hook = _identity
 ) -> tuple[Array, Array, Array | None]:
@@ -97,17 +113,10 @@ def eig_jvp(
     ``left``) must return their argument: a front end uses them to watch the cotangents ``M̄`` (basis
     inside clusters) and ``V̄`` (phases, see :func:`phase_defect`).
     """
-    xp = namespace(V)
-    P = Vinv @ (astype(dA, V.dtype) @ V)
-    M = hook("eig_basis", F * P)
-    VM = V @ M
-    c = xp.sum(xp.conj(V) * VM, axis=-2)
-    dV = VM - V * c[..., None, :]
-    if not left:
-        return diagonal(P), hook("eig_phase", dV), None
+    dw, M = eig_jvp_values(V, Vinv, dA, F)
+    T = hook("eig_phase", eig_jvp_vectors(V, Vinv, hook("eig_basis", M), left))
     n = V.shape[-1]
-    T = hook("eig_phase", xp.concat([dV, -mH(Vinv) @ mH(M - diag_embed(c))], axis=-2))
-    return diagonal(P), T[..., :n, :], T[..., n:, :]
+    return (dw, T[..., :n, :], T[..., n:, :]) if left else (dw, T, None)
 
 
 def eig_cotangents(V: Array, Vinv: Array, Vbar: Array | None, VLbar: Array | None) -> Array:
@@ -137,6 +146,7 @@ def basis_defect(Mbar: Array, same: Array) -> tuple[Array, Array]:
     the basis inside every cluster) and ``max|M̄|``."""
     xp = namespace(Mbar)
     on = xp.where(same, xp.abs(Mbar), xp.zeros_like(xp.abs(Mbar)))
+    on = xp.maximum(on, mT(on))  # symmetric, so that each pair shows in the upper triangle
     return on - diag_embed(diagonal(on)), xp.max(xp.abs(Mbar), axis=(-2, -1))
 
 

@@ -5,8 +5,10 @@ with orthonormal columns, ``s`` descending and ``>= 0``. Tangents: ``dU = U Ωu 
 and ``dV = V Ωv + (I - VV^H) dA^H U S⁺`` with skew-Hermitian ``Ωu, Ωv``; the common phase of a pair
 ``(u_i, v_i)`` is fixed by splitting ``Im (U^H dA V)_ii / s_i`` equally, ``Im Ωu_ii = -Im Ωv_ii``.
 
-Degeneracy: ``same`` clusters singular values closer than ``rtol * s_max``; ``Fe[i, j] =
-1/(s_j² - s_i²)`` is zero inside a cluster. The cluster of singular values ``<= rtol * s_max``
+Degeneracy: ``same`` clusters singular values closer than ``rtol * s_max``. The classical
+``1/(s_j² - s_i²)`` is split as ``Fm = 1/(s_j - s_i)`` (zero inside a cluster: the common rotation
+of a cluster's pairs is gauge) and ``G = 1/(s_i + s_j)`` (kept inside a cluster: the relative
+rotation of its ``U`` against its ``V`` is determined by ``A``). The cluster of singular values ``<= rtol * s_max``
 (``zero``) gets ``S⁺ = 0``: there ``u_i`` and ``v_i`` are not determined by ``A`` (each may be rotated
 separately, and into the null spaces of ``A^H`` / ``A`` when ``A`` is not square), so only losses
 blind to them have a derivative, and that derivative is what these rules return.
@@ -37,42 +39,57 @@ def svd_clusters(s: Array, rtol: float) -> tuple[Array, Array]:
     return same, zero
 
 
-def gap_factors(s: Array, same: Array, zero: Array) -> tuple[Array, Array]:
-    """``(Fe, sinv)``: ``Fe[i, j] = 1/(s_j² - s_i²)`` across clusters, and ``S⁺``'s diagonal."""
+def gap_factors(s: Array, same: Array, zero: Array) -> tuple[Array, Array, Array]:
+    """``(Fm, G, sinv)``: ``Fm[i, j] = 1/(s_j - s_i)`` across clusters (0 inside), ``G[i, j] =
+    1/(s_i + s_j)`` (0 where both are in the zero cluster), and ``S⁺``'s diagonal."""
     xp = namespace(s)
+    zz = zero[..., :, None] & zero[..., None, :]
+    ssum = s[..., :, None] + s[..., None, :]
+    G = xp.where(zz, xp.zeros_like(ssum), 1 / xp.where(zz, xp.ones_like(ssum), ssum))
     safe = xp.where(zero, xp.ones_like(s), s)
-    return inverse_gaps(s * s, same), xp.where(zero, xp.zeros_like(s), 1 / safe)
+    return inverse_gaps(s, same), G, xp.where(zero, xp.zeros_like(s), 1 / safe)
 
 
-def svd_jvp(
-    U: Array, s: Array, V: Array, dA: Array, Fe: Array, sinv: Array, *, hook: Hook = _identity
-) -> tuple[Array, Array, Array]:
-    """``(dU, ds, dVh)``: ``dP = U^H dA V``, ``ds = Re diag dP``,
-    ``Ωu = Fe ∘ (dP S + S dP^H) + i diag(Im dP) S⁺/2``, ``Ωv = Fe ∘ (S dP + dP^H S) - i diag(Im dP) S⁺/2``.
-
-    ``hook("svd", [Ωu; Ωv])``, ``hook("svd_null_u", dU)`` (only if ``m > k``) and
-    ``hook("svd_null_v", dV)`` (only if ``n > k``) must return their argument: a front end watches
-    their cotangents ``[U^H Ū; V^H V̄]``, ``Ū``, ``V̄``.
-    """
+def svd_jvp_core(
+    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array
+) -> tuple[Array, Array, Array | None, Array | None]:
+    """First stage of :func:`svd_jvp`: ``(O = [Ωu; Ωv], ds, Ru, Rv)`` with the complement parts
+    ``Ru = (I - UU^H) dA V S⁺`` (None if ``m == k``) and ``Rv = (I - VV^H) dA^H U S⁺`` (None if ``n == k``)."""
     xp = namespace(U)
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
     dA = astype(dA, U.dtype)
     dAV = dA @ V
     dP = mH(U) @ dAV
-    dPS = dP * s[..., None, :]
-    SdP = s[..., :, None] * dP
-    Ou = Fe * (dPS + mH(dPS))
-    Ov = Fe * (SdP + mH(SdP))
-    if is_complex(U):
-        ph = diag_embed(astype(imag(diagonal(dP)) * sinv / 2, U.dtype) * 1j)
-        Ou, Ov = Ou + ph, Ov - ph
-    O = hook("svd", xp.concat([Ou, Ov], axis=-2))
+    H = Fm * (dP + mH(dP)) / 2
+    K = G * (dP - mH(dP)) / 2
+    Ru = (dAV - U @ dP) * sinv[..., None, :] if m > k else None
+    Rv = (mH(dA) @ U - V @ mH(dP)) * sinv[..., None, :] if n > k else None
+    return xp.concat([H + K, H - K], axis=-2), real(diagonal(dP)), Ru, Rv
+
+
+def svd_jvp_vectors(U: Array, V: Array, O: Array, Ru: Array | None, Rv: Array | None) -> tuple[Array, Array]:
+    """Second stage of :func:`svd_jvp`: ``dU = U Ωu + Ru``, ``dV = V Ωv + Rv``."""
+    k = U.shape[-1]
     dU, dV = U @ O[..., :k, :], V @ O[..., k:, :]
-    if m > k:
-        dU = hook("svd_null_u", dU + (dAV - U @ dP) * sinv[..., None, :])
-    if n > k:
-        dV = hook("svd_null_v", dV + (mH(dA) @ U - V @ mH(dP)) * sinv[..., None, :])
-    return dU, real(diagonal(dP)), mH(dV)
+    return (dU if Ru is None else dU + Ru), (dV if Rv is None else dV + Rv)
+
+
+def svd_jvp(
+    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array, *, hook: Hook = _identity
+) -> tuple[Array, Array, Array]:
+    """``(dU, ds, dVh)``: ``dP = U^H dA V``, ``ds = Re diag dP``, ``Ωu = H + K``, ``Ωv = H - K`` with
+    ``H = Fm ∘ (dP + dP^H)/2`` (rotation of a pair against the others) and ``K = G ∘ (dP - dP^H)/2``
+    (relative rotation of U against V; its diagonal ``i Im dP_ii / 2s_i`` splits the phase evenly).
+
+    ``hook("svd", [Ωu; Ωv])``, ``hook("svd_null_u", dU)`` (only if ``m > k``) and
+    ``hook("svd_null_v", dV)`` (only if ``n > k``) must return their argument: a front end watches
+    their cotangents ``[U^H Ū; V^H V̄]``, ``Ū``, ``V̄``.
+    """
+    O, ds, Ru, Rv = svd_jvp_core(U, s, V, dA, Fm, G, sinv)
+    dU, dV = svd_jvp_vectors(U, V, hook("svd", O), Ru, Rv)
+    dU = dU if Ru is None else hook("svd_null_u", dU)
+    dV = dV if Rv is None else hook("svd_null_v", dV)
+    return dU, ds, mH(dV)
 
 
 def svd_cotangents(U: Array, V: Array, Ubar: Array | None, Vbar: Array | None) -> tuple[Array | None, Array | None]:
@@ -82,24 +99,20 @@ def svd_cotangents(U: Array, V: Array, Ubar: Array | None, Vbar: Array | None) -
 
 def svd_vjp(
     U: Array, s: Array, V: Array, sbar: Array | None, Ubar: Array | None, Vbar: Array | None,
-    Xu: Array | None, Xv: Array | None, Fe: Array, sinv: Array,
+    Xu: Array | None, Xv: Array | None, Fm: Array, G: Array, sinv: Array,
 ) -> Array:
-    """``Ā = U [diag(s̄) + (Fe∘Ju) S + S (Fe∘Jv) + i diag(Im Xu - Im Xv) S⁺/2] V^H
-    + (I - UU^H) Ū S⁺ V^H + U S⁺ V̄^H (I - VV^H)``, ``Xu = U^H Ū``, ``Ju = Xu - Xu^H`` (same for V)."""
-    xp = namespace(U)
+    """``Ā = U [diag(s̄) + Fm ∘ skew(Xu + Xv)/2 + G ∘ skew(Xu - Xv)/2] V^H + (I - UU^H) Ū S⁺ V^H
+    + U S⁺ V̄^H (I - VV^H)`` with ``Xu = U^H Ū``, ``Xv = V^H V̄``, ``skew(X) = X - X^H``."""
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
-    K = xp.zeros_like(Fe, dtype=U.dtype)
+    xp = namespace(U)
+    Xs = [X for X in (Xu, Xv) if X is not None]
+    K = xp.zeros_like(Fm, dtype=U.dtype)
+    if Xs:
+        Xp = Xs[0] if len(Xs) == 1 else Xu + Xv
+        Xm = Xu - Xv if len(Xs) == 2 else (Xu if Xv is None else -Xv)
+        K = Fm * (Xp - mH(Xp)) / 2 + G * (Xm - mH(Xm)) / 2
     if sbar is not None:
         K = K + diag_embed(astype(sbar, U.dtype))
-    ph = xp.zeros_like(s)
-    if Xu is not None:
-        K = K + (Fe * (Xu - mH(Xu))) * s[..., None, :]
-        ph = ph + imag(diagonal(Xu))
-    if Xv is not None:
-        K = K + s[..., :, None] * (Fe * (Xv - mH(Xv)))
-        ph = ph - imag(diagonal(Xv))
-    if is_complex(U):
-        K = K + diag_embed(astype(ph * sinv / 2, U.dtype) * 1j)
     KVh = K @ mH(V)
     if n > k and Vbar is not None:
         KVh = KVh + mH((Vbar - V @ Xv) * sinv[..., None, :])

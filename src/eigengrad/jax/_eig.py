@@ -25,14 +25,35 @@ def _solve(A, left):
     return (w, mH(rules.inv(V)), V) if left else (w, V)
 
 
-def _warn_conditioning(w, Vinv, same, rtol, routine):
+@partial(jax.jit, static_argnums=(2,))
+def _factors(w, V, rtol, Vinv=None):
+    """``V^{-1}``, clusters, gap matrix and conditioning in one compiled call (eagerly, op-by-op
+    dispatch of these dozens of small operations would cost more than the solve)."""
+    Vinv = rules.inv(V) if Vinv is None else Vinv
+    same = rules.eig_clusters(w, rtol)
+    return Vinv, same, inverse_gaps(w, same), rules.conditioning(w, Vinv, same)
+
+
+def _warn_conditioning(w, conditioning, rtol, routine):
     """ConditioningWarning when the matrix is within ``rtol`` of a defective one (jit: at run time)."""
-    args = (w, *rules.conditioning(w, Vinv, same))
+    args = (w, *conditioning)
     report = partial(_report.report_conditioning, rtol=rtol, routine=routine)
     if _concrete(*args):
         report(*(np.asarray(a) for a in args))
     else:
         jax.debug.callback(report, *args)
+
+
+# The stages of ``rules.eig_jvp`` compiled separately, with the gauge probes between them left
+# outside so that their transposes run eagerly (and can raise) in eager reverse mode.
+_jvp_values = jax.jit(rules.eig_jvp_values)
+_jvp_vectors = jax.jit(rules.eig_jvp_vectors, static_argnums=3)
+
+
+@jax.jit
+def _split(T):
+    n = T.shape[-1]
+    return T[..., :n, :], T[..., n:, :]
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
@@ -45,18 +66,24 @@ def _eig_jvp(rtol, gauge, left, primals, tangents):
     (A,), (dA,) = primals, tangents
     out = _eig(A, rtol, gauge, left)
     w, V = out[0], out[-1]
-    Vinv = mH(out[1]) if left else rules.inv(V)
-    same = rules.eig_clusters(w, rtol)
-    _warn_conditioning(w, Vinv, same, rtol, "eig")
+    Vinv, same, F, conditioning = _factors(w, V, rtol, mH(out[1]) if left else None)
+    _warn_conditioning(w, conditioning, rtol, "eig")
 
     W = jnp.concatenate([V, out[1]], axis=-2) if left else V
 
     def hook(kind, t):
         return probe(t, w, W if kind == "eig_phase" else V, same, kind=kind, mode=gauge, routine="eig")
 
-    dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=left, hook=hook)
+    dw, M = _jvp_values(V, Vinv, dA, F)
+    T = hook("eig_phase", _jvp_vectors(V, Vinv, hook("eig_basis", M), left))
     dw = hook("eig_values", dw)
-    return out, ((dw, dVL, dV) if left else (dw, dV))
+    if not left:
+        return out, (dw, T)
+    dV, dVL = _split(T)
+    return out, (dw, dVL, dV)
+
+
+_eigvals_tangent = jax.jit(rules.eigvals_jvp)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
@@ -68,10 +95,9 @@ def _eigvals(A, rtol, gauge):
 def _eigvals_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     w, V = _eig(A, rtol, gauge, False)  # values and vectors of one solve, so they match
-    Vinv = rules.inv(V)
-    same = rules.eig_clusters(w, rtol)
-    _warn_conditioning(w, Vinv, same, rtol, "eigvals")
-    dw = rules.eigvals_jvp(V, Vinv, dA)
+    Vinv, same, _, conditioning = _factors(w, V, rtol)
+    _warn_conditioning(w, conditioning, rtol, "eigvals")
+    dw = _eigvals_tangent(V, Vinv, dA)
     return w, probe(dw, w, V, same, kind="eig_values", mode=gauge, routine="eigvals")
 
 
@@ -110,7 +136,7 @@ def eig(A, left: bool = False, *, cluster_rtol: float | None = None, gauge: str 
     out = _eig(A, rtol, gauge, bool(left))
     if left:
         w, VL, V = out
-        _warn_conditioning(w, mH(VL), rules.eig_clusters(w, rtol), rtol, "eig")
+        _warn_conditioning(w, _factors(w, V, rtol, mH(VL))[3], rtol, "eig")
     return out
 
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _report, _validation
+from .._backend import mH
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
 from ._probe import probe
@@ -19,29 +20,43 @@ def _concrete(*xs) -> bool:
     return not any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
+# The stages of ``rules.svd_jvp`` compiled separately, with the gauge probes between them left
+# outside so that their transposes run eagerly (and can raise) in eager reverse mode.
+_jvp_core = jax.jit(rules.svd_jvp_core)
+_jvp_vectors = jax.jit(rules.svd_jvp_vectors)
+_mH = jax.jit(mH)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def _svd(A, rtol, gauge):
     return tuple(jnp.linalg.svd(A, full_matrices=False))
 
 
-def _masks(s, rtol):
+@partial(jax.jit, static_argnums=(1,))
+def _factors(s, rtol):
+    """Cluster masks (``stacked = [same; zero block]`` for the probes), ``Fm``, ``G`` and ``S⁺``,
+    compiled as one call."""
     same, zero = rules.svd_clusters(s, rtol)
-    return same, zero, jnp.concatenate([same, zero[..., :, None] & zero[..., None, :]], axis=-2)
+    stacked = jnp.concatenate([same, zero[..., :, None] & zero[..., None, :]], axis=-2)
+    return same, zero, stacked, *rules.gap_factors(s, same, zero)
 
 
 @_svd.defjvp
 def _svd_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     U, s, Vh = _svd(A, rtol, gauge)
-    same, zero, stacked = _masks(s, rtol)
-    V = jnp.conj(jnp.swapaxes(Vh, -1, -2))
+    same, zero, stacked, Fm, G, sinv = _factors(s, rtol)
+    V = _mH(Vh)
 
     def hook(kind, t):
         if kind == "svd":
             return probe(t, s, U, stacked, kind="svd", mode=gauge, routine="svd")
         return probe(t, s, U if kind == "svd_null_u" else V, zero, kind="svd_null", mode=gauge, routine="svd")
 
-    dU, ds, dVh = rules.svd_jvp(U, s, V, dA, *rules.gap_factors(s, same, zero), hook=hook)
+    O, ds, Ru, Rv = _jvp_core(U, s, V, dA, Fm, G, sinv)
+    dU, dV = _jvp_vectors(U, V, hook("svd", O), Ru, Rv)
+    dU = dU if Ru is None else hook("svd_null_u", dU)
+    dVh = _mH(dV if Rv is None else hook("svd_null_v", dV))
     ds = probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svd")
     return (U, s, Vh), (dU, ds, dVh)
 
@@ -56,7 +71,7 @@ def _svdvals_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     U, s, Vh = _svd(A, rtol, gauge)  # values and vectors of one solve, so they match
     ds = jnp.real(jnp.sum(jnp.conj(U) * (dA.astype(U.dtype) @ jnp.conj(jnp.swapaxes(Vh, -1, -2))), axis=-2))
-    stacked = _masks(s, rtol)[2]
+    stacked = _factors(s, rtol)[2]
     return s, probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svdvals")
 
 

@@ -56,8 +56,7 @@ class _Svd(torch.autograd.Function):
         same, zero = rules.svd_clusters(s, ctx.rtol)
         Xu, Xv = rules.svd_cotangents(U, V, Ubar, Vbar)
         _check_cotangents(ctx.gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv)
-        Fe, sinv = rules.gap_factors(s, same, zero)
-        return rules.svd_vjp(U, s, V, sbar, Ubar, Vbar, Xu, Xv, Fe, sinv), None, None
+        return rules.svd_vjp(U, s, V, sbar, Ubar, Vbar, Xu, Xv, *rules.gap_factors(s, same, zero)), None, None
 
     @staticmethod
     def jvp(ctx, dA, *_):
