@@ -172,15 +172,19 @@ def report_singular_values(
         parts.append(f"it weights singular values of one degenerate cluster unequally (relative spread "
                      f"{float(np.max(spread / den)):.2e})")
     if np.any(at_zero / den > tol):
-        parts.append("it has a nonzero derivative with respect to a zero singular value, where s_i behaves "
-                     "like |x| (for example the nuclear norm of a rank-deficient matrix)")
+        parts.append("it has a nonzero derivative with respect to a zero singular value")
     if not parts:
         return
     warnings.warn(
-        f"{routine}: " + "; ".join(parts) + ". Such a loss is not differentiable here: the gradient "
-        "returned is one subgradient, from the singular vectors the solver returned. Use a function of "
-        "a whole cluster, a loss smooth at 0 (such as s²), or a smaller cluster_rtol if the values are "
-        "only close.",
+        f"{routine}: " + "; ".join(parts) + ". The gradient returned is not reliable here. Either the "
+        "loss is not differentiable (one singular value of a cluster, or s_i = |x|-like at 0 as in the "
+        "nuclear norm of a rank-deficient matrix: then it is one subgradient), or it is smooth but its "
+        "derivative needs couplings inside the cluster that the cotangents of (U, s, Vh) cannot carry "
+        "(U diag(f(s)) Vh with f' != 0 on the cluster, A = U S Vh itself, f(0) != 0 or f'(0) != 0 at "
+        "zero): those couplings are dropped. Exact at degeneracy: sums of f(s) over whole clusters, "
+        "projectors, the polar factor U Vh of a nonsingular A, U diag(f(s)) Vh with f' = 0 on every "
+        "cluster (and f(0) = f'(0) = 0, such as s³, at zero); or use a smaller cluster_rtol if the "
+        "values are only close.",
         DegeneracyWarning,
         stacklevel=3,
     )

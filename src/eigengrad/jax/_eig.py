@@ -147,7 +147,7 @@ def eigvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
 
     >>> import jax, jax.numpy as jnp, eigengrad.jax as ej
     >>> g = jax.grad(lambda A: ej.eigvals(A).real.sum())(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
-    >>> bool(jnp.allclose(g, jnp.eye(2)))      # d tr(A) / dA = I
+    >>> bool(jnp.allclose(g, jnp.eye(2), atol=1e-5))      # d tr(A) / dA = I
     True
     """
     _report.check_mode(gauge)

@@ -112,13 +112,15 @@ def _measure_svd_values(bar, s, _, same):
     return (s, *svd_rules.value_defects(jnp.real(bar), *_svd_masks(same)))
 
 
-_MEASURES = {
-    "eig_basis": lambda bar, w, V, same: (w, *eig_rules.basis_defect(bar, same)),
-    "eig_phase": lambda bar, w, V, same: (w, *eig_rules.phase_defect(V, bar)),
-    "eig_values": lambda bar, w, V, same: (w, eig_rules.value_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1)),
-    "svd": _measure_svd,
-    "svd_null": _measure_svd_null,
-    "svd_values": _measure_svd_values,
+_MEASURES = {  # compiled: eagerly, each would otherwise dispatch (and compile) op by op
+    "eig_basis": jax.jit(lambda bar, w, V, same: (w, *eig_rules.basis_defect(bar, same))),
+    "eig_phase": jax.jit(lambda bar, w, V, same: (w, *eig_rules.phase_defect(V, bar))),
+    "eig_values": jax.jit(
+        lambda bar, w, V, same: (w, eig_rules.value_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1))
+    ),
+    "svd": jax.jit(_measure_svd),
+    "svd_null": jax.jit(_measure_svd_null),
+    "svd_values": jax.jit(_measure_svd_values),
 }
 _REPORTS = {
     "eig_basis": _report.report_vectors,
