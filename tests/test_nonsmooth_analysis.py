@@ -20,6 +20,15 @@ from eigengrad.nonsmooth import _spectraplex as sp
 from eigengrad.nonsmooth.family import eigenvalues
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small dense linear algebra: OpenBLAS threads only contend (see eigengrad.nonsmooth.blas_threads)."""
+    from eigengrad.nonsmooth import blas_threads
+
+    with blas_threads(1):
+        yield
+
+
 def _sym(rng, n, complex_=False):
     X = rng.standard_normal((n, n)) + (1j * rng.standard_normal((n, n)) if complex_ else 0)
     return (X + X.conj().T) / 2

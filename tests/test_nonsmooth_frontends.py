@@ -8,6 +8,15 @@ from eigengrad.nonsmooth import AffineFamily, Max, Min, lambda_max, lse_value_an
 from eigengrad.nonsmooth.family import eigenvalues
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small dense linear algebra: OpenBLAS threads only contend (see eigengrad.nonsmooth.blas_threads)."""
+    from eigengrad.nonsmooth import blas_threads
+
+    with blas_threads(1):
+        yield
+
+
 def _problem(complex_):
     rng = np.random.default_rng(7)
     n, p, K = 6, 4, 2

@@ -10,6 +10,15 @@ from eigengrad.nonsmooth import AffineFamily, lambda_max, minimize, minimize_lse
 SDPLIB = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdplib"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Small dense linear algebra: OpenBLAS threads only contend (see eigengrad.nonsmooth.blas_threads)."""
+    from eigengrad.nonsmooth import blas_threads
+
+    with blas_threads(1):
+        yield
+
+
 def _random_affine(n, p, seed):
     rng = np.random.default_rng(seed)
     sym = lambda: (lambda X: (X + X.T) / 2)(rng.standard_normal((n, n)))  # noqa: E731

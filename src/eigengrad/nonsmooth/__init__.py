@@ -12,6 +12,7 @@ Functions: :func:`structure` (active clusters), :func:`directional_derivative` (
 """
 
 from . import sdpa
+from ._blas import blas_threads
 from .analysis import ClusterInfo, Structure, Subgradient, directional_derivative, min_norm_subgradient, structure
 from .family import AffineFamily, Family, Linearization
 from .objectives import (
@@ -29,7 +30,7 @@ from .optimize import History, Result, minimize
 from .smooth import lse_value_and_grad, minimize_lse, top_k_sum_value_and_grad
 
 __all__ = [
-    "AffineFamily", "ClusterInfo", "Family", "History", "Linearization", "Max", "Min", "Objective",
+    "AffineFamily", "ClusterInfo", "blas_threads", "Family", "History", "Linearization", "Max", "Min", "Objective",
     "Result", "Structure", "Subgradient", "Term", "directional_derivative", "lambda_max", "linear",
     "lse_value_and_grad", "min_norm_subgradient", "minimize", "minimize_lse", "neg_gap",
     "neg_gap_midgap", "neg_lambda_min", "sdpa", "structure", "top_k_sum_value_and_grad",
