@@ -226,46 +226,52 @@ def _line_search(family, obj, theta, f, d, slope, alpha, lower, upper):
     """Projected Armijo backtracking along ``d`` from step ``alpha``; ``(θ, f, α)`` or None."""
     for _ in range(60):
         trial = np.clip(theta + alpha * d, lower, upper)
+        moved = float(np.linalg.norm(trial - theta))
+        if moved == 0.0:
+            return None
         f_new = _value(family, obj, trial)
-        if f_new <= f + 1e-4 * slope * float(np.linalg.norm(trial - theta)):
+        if f_new < f and f_new <= f + 1e-4 * slope * moved:
             return trial, f_new, alpha
         alpha *= 0.5
     return None
 
 
 def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, direction) -> Result:
-    """Shared loop of ``steepest`` and ``gradient``: ``direction(spec, lin, eps) -> (d, slope, window)``."""
+    """Shared loop of ``steepest`` and ``gradient``; ``direction(obj, spec, lin, ε, θ, lower, upper)``
+    gives the unit direction, its model slope, window sizes and VJP count.
+
+    ε-rule (as in gradient sampling): when the ε-min-norm subgradient is below ``ν``, both shrink
+    tenfold (``ν`` starts at 1 % of the first one); when the line search fails, ε grows tenfold
+    (a kink is near), up to its initial value, where the run stops."""
     hist, t0 = History(), time.perf_counter()
     f = _value(family, obj, theta)
     vjps, message, converged, it = 0, "maxiter reached", False, 0
-    alpha = None
-    spec0 = spectrum(*family.matrices(theta))
-    eps = opts["window_rtol"] * obj.scale(spec0.w)
-    floor = math.sqrt(np.finfo(float).eps) * obj.scale(spec0.w)
+    alpha, nu = None, None
+    scale = obj.scale(spectrum(*family.matrices(theta)).w)
+    eps0 = eps = opts["window_rtol"] * scale
+    floor = math.sqrt(np.finfo(float).eps) * scale
     for it in range(1, opts["maxiter"] + 1):
         lin = family.linearize(theta)
         spec = spectrum(lin.A, lin.B)
         d, slope, window, used = direction(obj, spec, lin, eps, theta, lower, upper)
         vjps += used
         norm = -slope
-        if norm <= opts["tol"] * (1 + abs(f)):
-            if eps <= floor:
+        nu = 1e-2 * norm if nu is None else nu
+        small = norm <= opts["tol"] * (1 + abs(f))
+        if small or norm <= nu:
+            if small and eps <= floor:
                 message, converged = "stationary (min-norm subgradient below tol)", True
-                hist.add(f=f, predicted=0.0, actual=0.0, step=0.0, tau=0.0, window=window, accepted=False,
-                         vjps=vjps, time=time.perf_counter() - t0)
                 break
-            eps = max(eps / 10, floor)
+            eps, nu = max(eps / 10, floor), nu / 10
             continue
         if alpha is None:
-            alpha = 0.1 * max(obj.scale(spec.w), 1e-300) / norm
+            alpha = 0.1 * max(scale, 1e-300) / norm
         found = _line_search(family, obj, theta, f, d, slope, 2 * alpha, lower, upper)
         if found is None:
-            hist.add(f=f, predicted=norm, actual=0.0, step=0.0, tau=0.0, window=window, accepted=False,
-                     vjps=vjps, time=time.perf_counter() - t0)
-            if eps <= floor:
+            if eps >= eps0:
                 message = "line search failed"
                 break
-            eps = max(eps / 10, floor)
+            eps = min(10 * eps, eps0)
             continue
         trial, f_new, alpha = found
         hist.add(f=f, predicted=norm, actual=f - f_new, step=float(np.linalg.norm(trial - theta)), tau=alpha,
