@@ -11,7 +11,7 @@ Methods (``method=``):
   box, through its dual (a QP over the spectraplices of the windows, solved by the interior-point
   method in ``_spectraplex``). ``τ`` is a trust parameter: it grows after steps whose actual decrease
   matches the predicted one and shrinks after poor ones. It stops when the predicted decrease is
-  below ``tol · (1 + |f|)``.
+  below ``tol · (1 + |f|)`` (not converged if that follows five rejected steps in a row).
 ``"steepest"`` — ε-steepest descent: the min-norm element of the subdifferential built from all
   eigenvalues within ``ε`` of each active target, projected Armijo line search; ``ε`` shrinks when
   the line search fails. First order: converges, but slowly near a multiple eigenvalue.
@@ -135,6 +135,7 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
     vjps, message, converged, it = 0, "maxiter reached", False, 0
     H = np.zeros((theta.shape[0], theta.shape[0]))
     fixed = np.zeros(theta.shape[0], bool)
+    rejected = 0
     for it in range(1, opts["maxiter"] + 1):
         scale = max(obj.scale(spec.w), 1e-300)
         delta = max(opts["window_rtol"] * scale, math.sqrt(np.finfo(float).eps) * scale)
@@ -150,12 +151,16 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
         if pred <= opts["tol"] * (1 + abs(f)):
             hist.add(f=f, predicted=pred, actual=0.0, step=0.0, tau=tau, window=window, accepted=False,
                      vjps=vjps, time=time.perf_counter() - t0)
-            message, converged = "predicted decrease below tol", True
+            if rejected >= 5:  # τ collapsed after failures: the model, not f, is flat
+                message = "step collapsed after repeated rejections (model inaccurate here)"
+            else:
+                message, converged = "predicted decrease below tol", True
             break
         trial = np.clip(theta + d, lower, upper)
         f_new = _value(family, obj, trial)
         rho = (f - f_new) / pred
         accepted = rho >= 0.1
+        rejected = 0 if accepted else rejected + 1
         hist.add(f=f, predicted=pred, actual=f - f_new, step=float(np.linalg.norm(d)), tau=tau, window=window,
                  accepted=accepted, vjps=vjps, time=time.perf_counter() - t0)
         _report(verbose, it, f, pred, float(np.linalg.norm(d)), tau, window, f"rho={rho:.3f}")
