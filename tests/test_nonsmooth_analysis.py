@@ -166,3 +166,17 @@ def test_spectraplex_qp_matches_clarabel():
     prob.solve(solver="CLARABEL")
     assert -sol.value == pytest.approx(prob.value, abs=1e-7)
     np.testing.assert_allclose(sol.d, d.value, atol=1e-4)
+
+
+def test_eigenvalue_inside_a_cluster_closed_gap():
+    # λ_2 = λ_3 = λ_4 (0-based 1..3): λ_1 is the bottom of the cluster, not its top. Its one-sided
+    # derivative is the smallest eigenvalue of G_c(d) (§6.3); the structure flags it as irregular.
+    rng = np.random.default_rng(9)
+    n, p = 6, 4
+    fam = AffineFamily(_degenerate(rng, [0, 1, 1, 1, 3, 4]), np.stack([_sym(rng, n) for _ in range(p)]))
+    obj = neg_gap(2)  # -(λ_3 - λ_2) with both inside the closed cluster
+    s = structure(fam, obj, np.zeros(p))
+    assert [c.regular for c in s.clusters] == [False, False]
+    for d in rng.standard_normal((8, p)):
+        assert directional_derivative(fam, obj, np.zeros(p), d) == pytest.approx(
+            _fd_slope(fam, obj, np.zeros(p), d), abs=1e-5 * np.linalg.norm(d))
