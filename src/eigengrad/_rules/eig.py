@@ -145,9 +145,10 @@ def basis_defect(Mbar: Array, same: Array) -> tuple[Array, Array]:
     """``(defect, scale)``: ``|M̄|`` on the off-diagonal cluster blocks (zero for losses invariant to
     the basis inside every cluster) and ``max|M̄|``."""
     xp = namespace(Mbar)
-    on = xp.where(same, xp.abs(Mbar), xp.zeros_like(xp.abs(Mbar)))
+    size = xp.abs(Mbar)
+    on = xp.where(same, size, xp.zeros_like(size))
     on = xp.maximum(on, mT(on))  # symmetric, so that each pair shows in the upper triangle
-    return on - diag_embed(diagonal(on)), xp.max(xp.abs(Mbar), axis=(-2, -1))
+    return on - diag_embed(diagonal(on)), xp.max(size, axis=(-2, -1))
 
 
 def phase_defect(W: Array, Wbar: Array) -> tuple[Array, Array]:
