@@ -62,7 +62,8 @@ def hermitian_adjoint(
         BZ = Z if B is None else B(Z)
         return sign * project_in(A(Z) - BZ * wc[None, :])
 
-    prec = None if T is None else (lambda R: project_out(T(project_in(R))))
+    # P T P^H (T = I by default) keeps the iterates in range(P), off the null space of the operator.
+    prec = (lambda R: project_out(project_in(R))) if T is None else (lambda R: project_out(T(project_in(R))))
     rhs = sign * project_in(Vbar)
     solve = {"cg": krylov.cg, "minres": krylov.minres}[method]
     z, res, iters = solve(op, rhs, prec=prec, tol=tol, maxiter=maxiter)

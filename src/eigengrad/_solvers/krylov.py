@@ -21,6 +21,24 @@ def _identity(X: Array) -> Array:
     return X
 
 
+def _frozen(xp, body: Callable, tol: float, res_at: int) -> Callable:
+    """``body`` that leaves converged columns (residual ``<= tol`` before the step) untouched:
+    continuing a converged short recurrence divides rounding noise by rounding noise."""
+    def step(s):
+        active = s[res_at] > tol
+        new = body(s)
+        out = []
+        for a, b in zip(new, s):
+            if a.ndim == 2:
+                out.append(xp.where(active[None, :], a, b))
+            elif a.ndim == 1 and a.shape[0] == active.shape[0]:
+                out.append(xp.where(active, a, b))
+            else:
+                out.append(a)
+        return tuple(out)
+    return step
+
+
 def cg(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
     """Preconditioned conjugate gradients; each ``M_j`` Hermitian positive definite on the space
     the iterates live in, ``prec`` Hermitian positive definite."""
@@ -50,7 +68,7 @@ def cg(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int) ->
         p = z + xp.astype(beta, b.dtype)[None, :] * p
         return x, r, p, rz_new, rel(r), it + 1
 
-    x, r, _, _, res, it = while_loop(xp, cond, body, (x, b, z, rz, rel(b), xp.asarray(0)))
+    x, r, _, _, res, it = while_loop(xp, cond, _frozen(xp, body, tol, 4), (x, b, z, rz, rel(b), xp.asarray(0)))
     return x, res, it
 
 
@@ -105,7 +123,7 @@ def minres(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int
         res = safe_div(xp, phibar, beta1)
         return x, r1, r2, y, w, w2, oldb, beta, dbar, epsln, phibar, cs, sn, res, it + 1
 
-    out = while_loop(xp, cond, body, state)
+    out = while_loop(xp, cond, _frozen(xp, body, tol, 13), state)
     x, it = out[0], out[-1]
     return x, safe_div(xp, cnorm(xp, b - op(x)), bnorm), it
 
@@ -160,7 +178,7 @@ def gmres(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: int,
         x = cycle(x)
         return x, rel(x), it + 1
 
-    x, res, it = while_loop(xp, cond, body, (xp.zeros_like(b), rel(xp.zeros_like(b)), xp.asarray(0)))
+    x, res, it = while_loop(xp, cond, _frozen(xp, body, tol, 1), (xp.zeros_like(b), rel(xp.zeros_like(b)), xp.asarray(0)))
     return x, res, it * restart
 
 
@@ -196,6 +214,6 @@ def bicgstab(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: i
         return x, r, rhat, p, v, rho_new, alpha, omega, safe_div(xp, cnorm(xp, r), bnorm), it + 1
 
     state = (Z, b, b, Z, Z, one, one, one, safe_div(xp, bnorm, bnorm), xp.asarray(0))
-    out = while_loop(xp, cond, body, state)
+    out = while_loop(xp, cond, _frozen(xp, body, tol, 8), state)
     x = out[0]
     return x, safe_div(xp, cnorm(xp, b - op(x)), bnorm), 2 * out[-1]

@@ -6,8 +6,8 @@ definite, ideally ``≈ (A - σB)^{-1}``); ``S = [W, P]`` is B-orthogonalised ag
 B-orthonormalised by SVQB (eigendecomposition of its Gram matrix; numerically dependent directions
 become zero columns instead of being dropped); Rayleigh–Ritz on ``[X, S]`` gives the new ``X`` and
 the implicit search direction ``P``. Zero columns are kept out of the Ritz selection by a large
-diagonal sentinel. One product with ``A`` (and one with ``B``) per step on ``m`` columns;
-``A``/``B`` products of ``X`` and ``P`` are carried along as linear combinations.
+diagonal sentinel; converged columns are soft-locked (they add no search direction). Per step one
+product with ``A`` (and ``B``) on ``2m`` columns; the products of ``X`` are carried along.
 """
 
 from __future__ import annotations
@@ -83,20 +83,20 @@ def lobpcg(
         return xp.logical_and(it < maxiter, xp.max(res[:k]) > tol)
 
     def body(state):
-        X, AX, BX, P, AP, BP, theta, R, it, res = state
-        W = T(R)
-        AW, BW = A(W), B(W)
-        S = xp.concat([W, P], axis=1)
-        AS = xp.concat([AW, AP], axis=1)
-        BS = xp.concat([BW, BP], axis=1)
-        S, BS, c = _project(S, BS, X, BX)
-        AS = AS - AX @ c
-        S, BS, C, _ = _svqb(xp, S, BS, drop)
-        AS = AS @ C
-        S, BS, c = _project(S, BS, X, BX)
-        AS = AS - AX @ c
-        S, BS, C, keep = _svqb(xp, S, BS, drop)
-        AS = AS @ C
+        X, AX, BX, P, theta, R, it, res = state
+        # Soft locking: converged columns stop contributing search directions; their residuals are
+        # rounding noise, which normalisation would blow up.
+        live = xp.astype(res > tol, X.dtype)[None, :]
+        S = xp.concat([T(R) * live, P * live], axis=1)
+        BS = B(S)
+        S, BS, _ = _project(S, BS, X, BX)
+        S, BS, _, _ = _svqb(xp, S, BS, drop)
+        S, BS, _ = _project(S, BS, X, BX)
+        S, BS, _, keep = _svqb(xp, S, BS, drop)
+        # Products of the new directions are computed, not combined: combining them would multiply
+        # rounding errors by the normalisation of nearly dependent directions.
+        AS = A(S)
+        BS = BS if B is _identity else B(S)
         Z = xp.concat([X, S], axis=1)
         AZ = xp.concat([AX, AS], axis=1)
         BZ = xp.concat([BX, BS], axis=1)
@@ -108,14 +108,13 @@ def lobpcg(
         th, Y = xp.linalg.eigh(H)
         Y = Y[:, :m]
         theta = th[:m]
-        Ys = Y[m:, :]
         X, AX, BX = Z @ Y, AZ @ Y, BZ @ Y
-        P, AP, BP = S @ Ys, AS @ Ys, BS @ Ys
+        P = S @ Y[m:, :]
         R, res = residual(theta, X, AX, BX)
-        return X, AX, BX, P, AP, BP, theta, R, it + 1, res
+        return X, AX, BX, P, theta, R, it + 1, res
 
-    state = (X, AX, BX, zero, zero, zero, theta, R, it, res)
-    X, AX, BX, P, AP, BP, theta, R, it, res = while_loop(xp, cond, body, state)
+    state = (X, AX, BX, zero, theta, R, it, res)
+    X, AX, BX, P, theta, R, it, res = while_loop(xp, cond, body, state)
     return Result(theta, X, res, it)
 
 

@@ -19,10 +19,10 @@ import numpy as np
 
 from .. import _report
 from .._rules import partial as rules
-from .._rules.clusters import cluster_spread, general_clusters, resolve_rtol, skew_defect, sorted_clusters
+from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
 from .._solvers.lobpcg import extremal
-from ._operators import Operator, as_operator, bind, host_operator
+from ._operators import Operator, as_operator, host_operator
 
 
 class EigInfo(NamedTuple):
@@ -39,30 +39,52 @@ class EigInfo(NamedTuple):
     grad_error: jax.Array
 
 
-_STATIC = ("fA", "rA", "fB", "rB", "fT")
+def _sel(op: Operator | None, args: dict | None, width: int) -> tuple[Callable | None, tuple]:
+    """The (hashable, static) function of ``op`` for blocks of ``width`` columns and its arrays."""
+    if op is None:
+        return None, ()
+    d, nd = args[None if None in args else width]
+    return op.fn(width), d + nd
 
 
-def _bound(cA, cB, cT, fA, rA, fB, rB, fT):
-    Aop = bind(fA, rA, cA)
-    Bop = None if fB is None else bind(fB, rB, cB)
-    T = None if fT is None else (lambda X: fT(X, *cT))
-    return Aop, Bop, T
+def _mv(fn, consts, real):
+    if fn is None:
+        return None
+
+    def mv(X):
+        if real and jnp.iscomplexobj(X):
+            return fn(X.real, *consts) + 1j * fn(X.imag, *consts)
+        return fn(X, *consts)
+    return mv
 
 
-@partial(jax.jit, static_argnames=_STATIC + ("k", "largest", "tol", "maxiter"))
+@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "k", "largest", "tol", "maxiter"))
 def _lobpcg(X0, cA, cB, cT, *, fA, rA, fB, rB, fT, k, largest, tol, maxiter):
-    Aop, Bop, T = _bound(cA, cB, cT, fA, rA, fB, rB, fT)
-    w, V, res, guard, iters = extremal(Aop, X0, k, largest=largest, B=Bop, T=T, tol=tol, maxiter=maxiter)
+    w, V, res, guard, iters = extremal(_mv(fA, cA, rA), X0, k, largest=largest, B=_mv(fB, cB, rB),
+                                       T=_mv(fT, cT, False), tol=tol, maxiter=maxiter)
     return w, V, res, rules.cut_gap(w, guard), iters
 
 
-@partial(jax.jit, static_argnames=_STATIC + ("sign", "method", "tol", "maxiter", "rtol"))
+@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
 def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
-    Aop, Bop, T = _bound(cA, cB, cT, fA, rA, fB, rB, fT)
+    Bop = _mv(fB, cB, rB)
     a, b, info = rules.hermitian_adjoint(
-        Aop, w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=T, sign=sign,
-        method=method, tol=tol, maxiter=maxiter, rtol=rtol)
+        _mv(fA, cA, rA), w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=_mv(fT, cT, False),
+        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol)
     return a, b, info.res, info.iters
+
+
+@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
+def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
+    A = _mv(fA, cA, rA)
+
+    def AH(Y):
+        (t,) = jax.linear_transpose(A, jnp.zeros(Y.shape, Y.dtype))(jnp.conj(Y))
+        return jnp.conj(t)
+
+    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=method, tol=tol, maxiter=maxiter,
+                                    restart=restart)
+    return a, info.res, info.iters
 
 
 def _default_tol(dtype) -> float:
@@ -89,9 +111,8 @@ def _zeros(x):
 
 def _start(n: int, m: int, dtype, v0) -> jax.Array:
     """Starting block: ``v0`` (a vector or a block) completed by seeded random columns."""
-    key = jax.random.key(0)
     rdt = jnp.finfo(dtype).dtype
-    X = jax.random.normal(key, (n, m), rdt)
+    X = jax.random.normal(jax.random.key(0), (n, m), rdt)
     if jnp.issubdtype(dtype, jnp.complexfloating):
         X = X + 1j * jax.random.normal(jax.random.key(1), (n, m), rdt)
     X = X.astype(dtype)
@@ -101,33 +122,43 @@ def _start(n: int, m: int, dtype, v0) -> jax.Array:
     return X
 
 
-def _preconditioner(T, n: int, m: int, dtype):
-    if T is None:
-        return None, ()
-    fn, consts = jax.closure_convert(T, jnp.zeros((n, m), dtype))
-    return fn, tuple(consts)
-
-
 def _residuals(Aop, Bop, w, V):
     R = Aop(V) - (V if Bop is None else Bop(V)) * w[None, :]
     scale = jnp.max(jnp.abs(w))
     return jnp.linalg.norm(R, axis=0) / jnp.where(scale > 0, scale, 1.0)
 
 
-def _operators(A, B, n, dtype, hermitian, routine) -> tuple[Operator, Operator | None, Any]:
-    opA = as_operator(A, n=n, dtype=dtype, hermitian=hermitian, name="A", routine=routine)
-    opB = None if B is None else as_operator(B, n=opA.n, dtype=dtype, hermitian=True, name="B", routine=routine)
+def _operators(A, B, T, n, dtype, hermitian, widths, routine):
+    kw = dict(dtype=dtype, widths=widths, routine=routine)
+    opA = as_operator(A, n=n, hermitian=hermitian, name="A", **kw)
+    opB = None if B is None else as_operator(B, n=opA.n, hermitian=True, name="B", **kw)
     dt = jnp.result_type(opA.dtype, *(() if opB is None else (opB.dtype,)), *(() if dtype is None else (dtype,)))
     if not jnp.issubdtype(dt, jnp.inexact):
         raise TypeError(f"{routine}: the operator has dtype {dt}; use a floating or complex dtype")
     if opB is not None and opB.n != opA.n:
         raise ValueError(f"{routine}: A is {opA.n}x{opA.n} but B is {opB.n}x{opB.n}")
-    return opA, opB, dt
+    opT = None if T is None else as_operator(T, n=opA.n, hermitian=True, name="preconditioner",
+                                             **{**kw, "dtype": dt})
+    return opA, opB, opT, dt
 
 
 def _check_k(k: int, n: int, routine: str) -> None:
     if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
         raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
+
+
+def _size(A, n):
+    if n is not None:
+        return n
+    shape = getattr(A, "shape", None)
+    return None if shape is None else int(shape[0])
+
+
+def _block(k, n, block_size, routine):
+    m = min(n, block_size or k + max(4, k))
+    if m <= k:
+        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
+    return m
 
 
 def eigsh(
@@ -167,12 +198,15 @@ def eigsh(
     if sigma is not None and solver == "lobpcg":
         raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
                          "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
-    opA, opB, dt = _operators(A, B, n, dtype, True, routine)
+    if not (solver in ("lobpcg", "arpack") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+    size = _size(A, n)
+    if size is None:
+        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
+    _check_k(k, size, routine)
+    m = _block(k, size, block_size, routine)
+    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, (k, m), routine)
     n = opA.n
-    _check_k(k, n, routine)
-    m = min(n, block_size or k + max(4, k))
-    if m <= k:
-        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
     rdt = jnp.finfo(dt).dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
     atol = tol if adjoint_tol is None else float(adjoint_tol)
@@ -181,16 +215,26 @@ def eigsh(
     method = adjoint_solver or ("minres" if sigma is not None else "cg")
     sign = -1.0 if (which == "largest" and sigma is None) else 1.0
     rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
-    tfn, tconsts = _preconditioner(preconditioner, n, m, dt)
     X0 = _start(n, m, dt, v0)
 
-    static = dict(fA=opA.fn, rA=opA.real, fB=None if opB is None else opB.fn,
-                  rB=None if opB is None else opB.real, fT=tfn)
+    def static(cA, cB, cT, width):
+        fA, a = _sel(opA, cA, width)
+        fB, b = _sel(opB, cB, width)
+        fT, t = _sel(opT, cT, width)
+        rB = None if opB is None else opB.real
+        return (a, b, t), dict(fA=fA, rA=opA.real, fB=fB, rB=rB, fT=fT)
 
     def forward(cA, cB, cT, X0):
+        out = solve(cA, cB, cT, X0)
+        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
+        return out
+
+    def solve(cA, cB, cT, X0):
         if solver == "lobpcg":
-            return _lobpcg(X0, cA, cB, cT, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **static)
-        Aop, Bop, T = _bound(cA, cB, cT, **static)
+            arrays, fns = static(cA, cB, cT, m)
+            return _lobpcg(X0, *arrays, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **fns)
+        Aop = opA.bind(cA)
+        Bop = None if opB is None else opB.bind(cB)
         if solver == "arpack":
             if not _concrete(cA, cB):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values; "
@@ -198,16 +242,14 @@ def eigsh(
             hB = None if opB is None else host_operator(opB, cB)
             w_all, V_all = arpack.eigsh(host_operator(opA, cA), k, which=which, sigma=sigma, B=hB,
                                         v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
-            w_all, V_all, iters = jnp.asarray(w_all, rdt), jnp.asarray(V_all, dt), jnp.asarray(-1)
-        elif callable(solver):
+        else:
+            T = None if opT is None else opT.bind(cT)
             w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=tol,
                                   maxiter=maxiter, preconditioner=T)
-            w_all, V_all, iters = jnp.real(jnp.asarray(w_all)).astype(rdt), jnp.asarray(V_all, dt), jnp.asarray(-1)
-        else:
-            raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+        w_all, V_all = jnp.real(jnp.asarray(w_all)).astype(rdt), jnp.asarray(V_all, dt)
         w, V, guard = window.split(w_all, V_all, k, which, sigma)
         gap = rules.cut_gap(w, guard) if guard.shape[0] else jnp.full((k,), jnp.inf, rdt)
-        return w, V, _residuals(Aop, Bop, w, V), gap, iters
+        return w, V, _residuals(Aop, Bop, w, V), gap, jnp.asarray(-1)
 
     @jax.custom_vjp
     def core(cA, cB, cT, X0):
@@ -215,7 +257,6 @@ def eigsh(
 
     def fwd(cA, cB, cT, X0):
         out = forward(cA, cB, cT, X0)
-        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
         return out, (out[0], out[1], out[3], cA, cB, cT, X0)
 
     def bwd(saved, cts):
@@ -229,15 +270,17 @@ def eigsh(
                   routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
         _emit(report.cut, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
-        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, sign=sign, method=method,
-                                                tol=atol, maxiter=amax, rtol=rtol, **static)
+        arrays, fns = static(cA, cB, cT, k)
+        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, *arrays, sign=sign, method=method, tol=atol,
+                                                maxiter=amax, rtol=rtol, **fns)
         _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
-        ctA = opA.cotangent(cA, V, a)
-        ctB = () if opB is None else opB.cotangent(cB, V, b)
+        ctA = opA.cotangent(cA, k, V, a)
+        ctB = None if opB is None else opB.cotangent(cB, k, V, b)
         return ctA, ctB, jax.tree_util.tree_map(_zeros, cT), _zeros(X0)
 
     core.defvjp(fwd, bwd)
-    w, V, res, gap, iters = core(opA.consts, () if opB is None else opB.consts, tconsts, X0)
+    w, V, res, gap, iters = core(opA.args, None if opB is None else opB.args,
+                                 None if opT is None else opT.args, X0)
     if not return_info:
         return w, V
     res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
@@ -245,25 +288,12 @@ def eigsh(
     return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
-def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
-    apply = bind(fA, rA, cA)
-
-    def AH(Y):
-        (t,) = jax.linear_transpose(apply, jnp.zeros(Y.shape, Y.dtype))(jnp.conj(Y))
-        return jnp.conj(t)
-
-    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=method, tol=tol, maxiter=maxiter,
-                                    restart=restart)
-    return a, info.res, info.iters
-
-
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
     solver: str | Callable = "arpack", adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None,
-    adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
-    return_info: bool = False,
+    adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right
     eigenvectors, ordered by ``which`` (largest_real, smallest_real, largest_magnitude,
@@ -274,40 +304,47 @@ def eigs(
     callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
     pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
     by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``)) with ``A^H`` from transposing
-    the product, then ONE VJP of the product:
-    ``Ā = Σ a_i v_i^H``. Eigenvalues must be simple; a loss depending on eigenvector phases raises
-    :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
+    the product, then ONE VJP of the product: ``Ā = Σ a_i v_i^H``. Eigenvalues must be simple; a
+    loss depending on eigenvector phases raises :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
     """
     routine = "eigs"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
     if sigma is None and which not in window.GENERAL_WHICH:
         raise ValueError(f"{routine}: which must be one of {window.GENERAL_WHICH}, got {which!r}")
-    opA, _, dt = _operators(A, None, n, dtype, False, routine)
+    if not (solver == "arpack" or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+    if adjoint_solver not in ("bicgstab", "gmres"):
+        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
+    size = _size(A, n)
+    if size is None:
+        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
+    _check_k(k, size - 1, routine)
+    opA, _, _, dt = _operators(A, None, None, size, dtype, False, (k,), routine)
     n = opA.n
-    _check_k(k, n - 1, routine)
     cdt = jnp.result_type(dt, jnp.complex64)
     rdt = jnp.finfo(dt).dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
     atol = tol if adjoint_tol is None else float(adjoint_tol)
     maxiter = maxiter or 20 * n
     amax = adjoint_maxiter or max(1000, min(20 * n, 20000))
-    if adjoint_solver not in ("bicgstab", "gmres"):
-        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
     rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
     X0 = _start(n, 1, dt, v0)
 
     def forward(cA, X0):
+        out = solve(cA, X0)
+        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
+        return out
+
+    def solve(cA, X0):
         Aop = opA.bind(cA)
         if solver == "arpack":
             if not _concrete(cA):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values")
             w_all, V_all = arpack.eigs(host_operator(opA, cA), k, which=which, sigma=sigma,
                                        v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
-        elif callable(solver):
-            w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
         else:
-            raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+            w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
         w_all, V_all = jnp.asarray(w_all, cdt), jnp.asarray(V_all, cdt)
         V_all = V_all / jnp.linalg.norm(V_all, axis=0)[None, :]
         w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
@@ -321,7 +358,6 @@ def eigs(
 
     def fwd(cA, X0):
         out = forward(cA, X0)
-        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
         return out, (out[0], out[1], out[3], cA, X0)
 
     def bwd(saved, cts):
@@ -332,13 +368,14 @@ def eigs(
             _emit(_report.report_vectors, w, defect, scale, mode=gauge, routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
         _emit(report.simple, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
-        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, cA, fA=opA.fn, rA=opA.real, method=adjoint_solver,
+        fA, a_args = _sel(opA, cA, k)
+        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, a_args, fA=fA, rA=opA.real, method=adjoint_solver,
                                            tol=atol, maxiter=amax, restart=restart)
         _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
-        return opA.cotangent(cA, V, a), _zeros(X0)
+        return opA.cotangent(cA, k, V, a), _zeros(X0)
 
     core.defvjp(fwd, bwd)
-    w, V, res, gap, iters = core(opA.consts, X0)
+    w, V, res, gap, iters = core(opA.args, X0)
     if not return_info:
         return w, V
     res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)

@@ -53,10 +53,10 @@ class Operator:
         """``Y -> A^H Y`` (for blocks shaped like ``like``): by the transposed product."""
         if self.kind == "dense":
             MH = self.params[0].detach().mH
-            return lambda Y: MH @ Y
+            return lambda Y: _mm(MH, Y)
         if self.kind == "sparse":
             MH = self.params[0].detach().to_sparse_coo().transpose(0, 1).conj().coalesce()
-            return lambda Y: _sparse_mm(MH, Y)
+            return lambda Y: _mm(MH, Y)
         if self.kind == "scipy":
             AH = self.host.H if hasattr(self.host, "H") else self.host.conj().T
             return lambda Y: torch.as_tensor(np.asarray(AH @ Y.cpu().numpy()), device=Y.device)
@@ -101,7 +101,8 @@ def _as(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return (g if like.is_complex() else g.real).to(like.dtype)
 
 
-def _sparse_mm(M: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+def _mm(M: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``M @ X`` (dense or sparse ``M``), a real ``M`` acting on a complex ``X`` part by part."""
     if X.is_complex() and not M.is_complex():
         return torch.complex(M @ X.real, M @ X.imag)
     return M @ X
@@ -113,7 +114,7 @@ def as_operator(A: Any, *, n: int | None, dtype: torch.dtype | None, params: Seq
     if isinstance(A, torch.Tensor) and A.layout in _SPARSE:
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"{routine}: {name} must be a square 2-D sparse tensor, got shape {tuple(A.shape)}")
-        return Operator(lambda X: _sparse_mm(A.detach(), X), (A,), A.shape[0], A.dtype, "sparse", hermitian)
+        return Operator(lambda X: _mm(A.detach(), X), (A,), A.shape[0], A.dtype, "sparse", hermitian)
     if isinstance(A, torch.Tensor):
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"{routine}: {name} must be a square matrix (n, n), got shape {tuple(A.shape)}")

@@ -1,0 +1,78 @@
+"""PyTorch-specific: sparse COO/CSR values, parameters of a matvec function or an nn.Module, and
+the count of product VJPs in the backward pass."""
+
+import numpy as np
+import torch
+
+import eigengrad.torch as et
+from test_iterative_problems import grid
+
+torch.set_default_dtype(torch.float64)
+
+
+def _dense_grad(L, k, M, c):
+    A = torch.tensor(L.toarray(), requires_grad=True)
+    w, V = et.eigh(A)
+    (c * w[:k]).sum().add((M * V[:, :k].abs() ** 2).sum()).backward()
+    return A.grad
+
+
+def test_sparse_coo_and_csr_values():
+    L = grid(10)
+    k = 4
+    rng = np.random.default_rng(0)
+    M, c = torch.tensor(rng.standard_normal((100, k))), torch.tensor(rng.standard_normal(k))
+    G = _dense_grad(L, k, M, c)
+    for layout in ("coo", "csr"):
+        D = torch.tensor(L.toarray())
+        A = (D.to_sparse_coo() if layout == "coo" else D.to_sparse_csr()).requires_grad_()
+        w, V = et.eigsh(A, k)
+        ((c * w).sum() + (M * V.abs() ** 2).sum()).backward()
+        g = A.grad.to_dense()
+        mask = D != 0
+        assert ((g - G) * mask).abs().max() < 1e-8 * G.abs().max()
+        assert (g[~mask] == 0).all()
+
+
+def test_module_parameters():
+    L = grid(10)
+    k = 3
+
+    class Hamiltonian(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.L = torch.tensor(L.toarray()).to_sparse_csr()
+            self.theta = torch.nn.Parameter(torch.zeros(100))
+
+        def forward(self, X):
+            return self.L @ X + self.theta[:, None] * X
+
+    H = Hamiltonian()
+    rng = np.random.default_rng(1)
+    M, c = torch.tensor(rng.standard_normal((100, k))), torch.tensor(rng.standard_normal(k))
+    w, V = et.eigsh(H, k, n=100)
+    ((c * w).sum() + (M * V.abs() ** 2).sum()).backward()
+    G = _dense_grad(L, k, M, c)
+    assert (H.theta.grad - G.diagonal()).abs().max() < 1e-8 * G.abs().max()
+
+
+def test_one_vjp_whatever_the_iteration_count():
+    """Backward: one product evaluated with autograd on (the VJP), however many forward steps."""
+    L = torch.tensor(grid(10).toarray())
+    k = 3
+    M = torch.tensor(np.random.default_rng(2).standard_normal((100, k)))
+    forward_calls = []
+    for tol in (1e-5, 1e-12):
+        calls = {"grad": 0, "nograd": 0}
+        theta = torch.zeros(100, requires_grad=True)
+
+        def mv(X):
+            calls["grad" if torch.is_grad_enabled() else "nograd"] += 1
+            return L @ X + theta[:, None] * X
+
+        w, V = et.eigsh(mv, k, n=100, params=[theta], tol=tol)
+        assert calls["grad"] == 0
+        forward_calls.append(calls["nograd"])
+        (w.sum() + (M * V.abs() ** 2).sum()).backward()
+        assert calls["grad"] == 1
+    assert forward_calls[1] > forward_calls[0] + 5
