@@ -5,7 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eigengrad.nonsmooth import AffineFamily, lambda_max, minimize, minimize_lse, min_norm_subgradient, sdpa, structure
+from eigengrad.nonsmooth import (
+    AffineFamily,
+    lambda_max,
+    min_norm_subgradient,
+    minimize,
+    minimize_lse,
+    sdpa,
+    structure,
+    top_k_sum_value_and_grad,
+)
 
 SDPLIB = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdplib"
 
@@ -46,7 +55,7 @@ def test_lovasz_theta_c5():
     assert min_norm_subgradient(fam, lambda_max(), res.theta, rtol=1e-7).stationarity < 1e-6
 
 
-@pytest.mark.parametrize("n,p,seed", [(20, 10, 0), (30, 40, 1)])
+@pytest.mark.parametrize("n,p,seed", [(10, 5, 3), (20, 10, 0), (30, 40, 1)])
 def test_random_affine_reaches_sdp_optimum_where_gradient_descent_stalls(n, p, seed):
     A0, As = _random_affine(n, p, seed)
     fstar = _clarabel_lambda_max(A0, As)
@@ -60,6 +69,21 @@ def test_random_affine_reaches_sdp_optimum_where_gradient_descent_stalls(n, p, s
     smooth = minimize_lse(fam, lambda_max(), np.zeros(p), maxiter=3000)
     assert (smooth.f - fstar) / abs(fstar) <= 1e-5  # smoothing gets close, at many more evaluations
     assert smooth.iterations > 5 * res.iterations
+
+
+def test_steepest_descent_reaches_c5_and_smooth_top_k_gradient():
+    adj = np.roll(np.eye(5), 1, axis=1) + np.roll(np.eye(5), -1, axis=1)
+    fam = AffineFamily(np.ones((5, 5)), adj[None])
+    res = minimize(fam, lambda_max(), np.zeros(1), method="steepest", maxiter=200)
+    assert res.f == pytest.approx(np.sqrt(5), rel=1e-6)
+    A0, As = _random_affine(8, 3, 4)
+    fam = AffineFamily(A0, As)
+    theta, h = np.array([0.1, -0.2, 0.3]), 1e-6
+    f, g = top_k_sum_value_and_grad(fam, theta, 3)
+    assert f == pytest.approx(np.sort(np.linalg.eigvalsh(fam.matrices(theta)[0][0]))[-3:].sum())
+    fd = [(top_k_sum_value_and_grad(fam, theta + h * e, 3)[0] - top_k_sum_value_and_grad(fam, theta - h * e, 3)[0]) / (2 * h)
+          for e in np.eye(3)]
+    np.testing.assert_allclose(g, fd, atol=1e-7)
 
 
 def test_box_constraints_match_sdp_with_bounds():
