@@ -6,9 +6,9 @@ the pixel ``[i/N, (i+1)/N) × [j/N, (j+1)/N)`` of fractional coordinates ``r = u
 fall on pixel edges is represented exactly. Shapes (disks) are drawn with sub-pixel averaging
 (the fill fraction of each pixel), which is what makes a coarse grid agree with MPB.
 
-Designs: a density ``rho ∈ [0, 1]`` per pixel, symmetrised over the lattice's point group (so the
-irreducible-zone path stays valid), optionally smoothed by a Gaussian filter, mapped linearly to
-``eps = eps_lo + (eps_hi - eps_lo) rho``.
+Designs: a density ``rho ∈ [0, 1]`` per symmetry orbit of pixels (so every design has the lattice's
+point symmetry and the irreducible-zone path stays valid), optionally smoothed by a Gaussian
+filter, mapped linearly to ``eps = eps_lo + (eps_hi - eps_lo) rho``.
 """
 
 from __future__ import annotations
@@ -45,22 +45,30 @@ def layers(n: int, thickness: float, eps_in: float, eps_out: float = 1.0) -> np.
     return eps_out + (eps_in - eps_out) * fill
 
 
-def _square_ops(x):
-    """The eight C4v images of a pixel array about the cell corner (pixel ``i`` ↔ ``N-1-i``)."""
-    flip = lambda a, ax: jnp.flip(a, axis=ax)  # noqa: E731  mirror u -> -u maps pixel i to N-1-i
-    xt = jnp.swapaxes(x, 0, 1)
-    return [x, flip(x, 0), flip(x, 1), flip(flip(x, 0), 1), xt, flip(xt, 0), flip(xt, 1), flip(flip(xt, 0), 1)]
+def _point_group(lattice: Lattice, n: int) -> list[np.ndarray]:
+    """Pixel permutations (flat index maps) of the lattice's point group about the cell corner.
 
-
-def symmetrize(x, lattice: Lattice):
-    """Average of ``x`` over the lattice's point group (exact for the square lattice's C4v; the 1D
-    chain gets its mirror). Triangular lattices are not symmetrised here: the C6v images of a pixel
-    on an oblique grid are not pixels, so designs there must be symmetric by construction."""
-    if lattice.symmetry == "C4v":
-        return sum(_square_ops(x)) / 8
+    A mirror ``u -> -u`` maps pixel ``[i/N, (i+1)/N)`` to pixel ``N-1-i``; a 90° rotation maps
+    ``(i, j)`` to ``(N-1-j, i)``. These act exactly on the piecewise-constant map."""
     if lattice.symmetry == "C1v":
-        return (x + jnp.flip(x, 0)) / 2
-    raise NotImplementedError(f"no pixel symmetrisation for {lattice.symmetry}")
+        i = np.arange(n)
+        return [i, n - 1 - i]
+    if lattice.symmetry == "C4v":
+        i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        r = n - 1
+        images = [(i, j), (r - i, j), (i, r - j), (r - i, r - j), (j, i), (r - j, i), (j, r - i), (r - j, r - i)]
+        return [(a * n + b).ravel() for a, b in images]
+    raise NotImplementedError(
+        f"no pixel symmetry for {lattice.symmetry}: the C6v images of a pixel on an oblique grid are not "
+        "pixels, so use symmetric=False (and a full-zone k sampling) on this lattice")
+
+
+def orbits(lattice: Lattice, n: int) -> np.ndarray:
+    """``orbit[pixel]``: index of the symmetry orbit of each pixel (flat, ``N^d`` entries), orbits
+    numbered ``0 .. n_orbits-1`` in order of their smallest pixel."""
+    images = np.stack(_point_group(lattice, n))
+    rep = images.min(axis=0)
+    return np.unique(rep, return_inverse=True)[1]
 
 
 def gaussian_filter(x, radius: float):
@@ -76,12 +84,14 @@ def gaussian_filter(x, radius: float):
 
 @dataclass(frozen=True)
 class Design:
-    """Design variables ``theta ∈ [0, 1]^(N^d)`` → permittivity map.
+    """Design variables ``theta ∈ [0, 1]^p`` (flat) → permittivity map ``(N,)*d``.
 
-    ``eps(theta) = eps_lo + (eps_hi - eps_lo) * filter(symmetrize(theta))``: linear, so ``eps``
-    stays within ``[eps_lo, eps_hi]`` whenever ``theta`` is in the box. ``symmetric=False`` skips
-    the symmetrisation (then the irreducible-zone path no longer samples the whole zone, and
-    symmetry-protected doublets split under generic perturbations, which the tests use).
+    With ``symmetric=True`` there is one variable per symmetry orbit of pixels (about ``N²/8`` for
+    C4v), so every design has the lattice's full point symmetry and the irreducible-zone path is
+    valid; with ``symmetric=False`` one per pixel (then symmetry-protected doublets split under
+    generic perturbations, which the tests use). ``eps = eps_lo + (eps_hi - eps_lo) * filter(rho)``
+    with ``rho`` the pixel densities: linear, so ``eps ∈ [eps_lo, eps_hi]`` whenever ``theta`` is in
+    the box.
     """
 
     lattice: Lattice
@@ -91,8 +101,24 @@ class Design:
     filter_radius: float = 0.0
     symmetric: bool = True
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.n,) * self.lattice.dim
+
+    @property
+    def orbit(self) -> np.ndarray:
+        """Flat pixel → variable index map."""
+        if self.symmetric:
+            return orbits(self.lattice, self.n)
+        return np.arange(self.n**self.lattice.dim)
+
+    @property
+    def size(self) -> int:
+        """Number of design variables ``p``."""
+        return int(self.orbit.max()) + 1
+
     def density(self, theta):
-        rho = symmetrize(theta, self.lattice) if self.symmetric else theta
+        rho = jnp.asarray(theta)[self.orbit].reshape(self.shape)
         return gaussian_filter(rho, self.filter_radius)
 
     def eps(self, theta):
@@ -100,8 +126,9 @@ class Design:
 
     def random_start(self, seed: int = 0, mean: float = 0.5, amplitude: float = 0.2,
                      smooth: float = 0.08) -> np.ndarray:
-        """A generic start: ``mean`` plus a smooth seeded random field of peak ``amplitude``."""
+        """A generic start (flat variables): ``mean`` plus a smooth seeded random field of peak
+        ``amplitude``, averaged over each symmetry orbit."""
         rng = np.random.default_rng(seed)
-        field = np.asarray(gaussian_filter(jnp.asarray(rng.standard_normal((self.n,) * self.lattice.dim)), smooth))
-        field = np.asarray(symmetrize(jnp.asarray(field), self.lattice))
-        return np.clip(mean + amplitude * field / np.max(np.abs(field)), 0.0, 1.0)
+        field = np.asarray(gaussian_filter(jnp.asarray(rng.standard_normal(self.shape)), smooth)).ravel()
+        per_orbit = np.bincount(self.orbit, field) / np.bincount(self.orbit)  # symmetric average
+        return np.clip(mean + amplitude * per_orbit / np.max(np.abs(per_orbit)), 0.0, 1.0)
