@@ -180,3 +180,34 @@ def test_eigenvalue_inside_a_cluster_closed_gap():
     for d in rng.standard_normal((8, p)):
         assert directional_derivative(fam, obj, np.zeros(p), d) == pytest.approx(
             _fd_slope(fam, obj, np.zeros(p), d), abs=1e-5 * np.linalg.norm(d))
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_sums_of_extreme_eigenvalues_split_clusters(complex_):
+    # eigenvalues (-1, 0, 1, 1, 1, 3): the top-3 sum counts 3 and two of the triple, the bottom-3
+    # sum -1, 0 and one of it. Clarke set {g_fixed + g(Z) : 0 ⪯ Z ⪯ I, tr Z = count}.
+    from eigengrad.nonsmooth import BottomSum, TopSum
+
+    rng = np.random.default_rng(10)
+    n, p = 6, 8
+    fam = AffineFamily(_degenerate(rng, [-1, 0, 1, 1, 1, 3], complex_),
+                       np.stack([_sym(rng, n, complex_) for _ in range(p)]))
+    for obj, count in ((linear([TopSum(3)], [1.0]), 2), (linear([BottomSum(3)], [-1.0]), 1)):
+        s = structure(fam, obj, np.zeros(p))
+        assert s.multiplicities == (3,)
+        for d in rng.standard_normal((8, p)):
+            assert directional_derivative(fam, obj, np.zeros(p), d) == pytest.approx(
+                _fd_slope(fam, obj, np.zeros(p), d), abs=1e-5 * np.linalg.norm(d))
+        sub = min_norm_subgradient(fam, obj, np.zeros(p))
+        assert np.trace(sub.Z[0]).real == pytest.approx(count, abs=1e-9)
+        assert np.linalg.eigvalsh(sub.Z[0]).max() <= 1 + 1e-9
+        assert sub.stationarity > 1e-2 and abs(sub.certificate) < 1e-8
+        assert _fd_slope(fam, obj, np.zeros(p), sub.direction) == pytest.approx(-sub.stationarity, abs=1e-5)
+        for d in rng.standard_normal((100, p)):
+            assert directional_derivative(fam, obj, np.zeros(p), d / np.linalg.norm(d)) >= -sub.stationarity - 1e-9
+    # a sum that takes the whole cluster is smooth there: the subgradient is the gradient
+    whole = linear([TopSum(4)], [1.0])
+    assert structure(fam, whole, np.zeros(p)).clusters == ()
+    h, e = 1e-6, np.eye(p)
+    grad = [(_f(fam, whole, h * e[j]) - _f(fam, whole, -h * e[j])) / (2 * h) for j in range(p)]
+    np.testing.assert_allclose(min_norm_subgradient(fam, whole, np.zeros(p)).g, grad, atol=1e-7)

@@ -4,7 +4,7 @@ Every step of the non-smooth layer reduces to one problem of this form. Blocks `
 ``q_p × q_p``) are grouped into terms ``t``; each term's blocks share one trace::
 
     minimise   F(z) = h(C z + g0) - l·z
-    subject to Z_p ⪰ 0,   Σ_{p ∈ t} tr Z_p = w_t      (z = coordinates of all Z_p)
+    subject to Z_p ⪰ 0 (and Z_p ⪯ c_p I where a cap is given),   Σ_{p ∈ t} tr Z_p = w_t
 
 with ``h(g) = -min_{lo ≤ d ≤ hi} (g·d + |d|²/(2τ))`` (separable, convex, piecewise quadratic). The
 minimiser of the inner problem is the step ``d = clip(-τ g, lo, hi)``. Two cases matter:
@@ -63,12 +63,17 @@ def to_coords(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BlockLayout:
-    """Sizes ``q_p``, term ``term_p`` of each block, the term traces ``w_t``, real/complex."""
+    """Sizes ``q_p``, term ``term_p`` of each block, the term traces ``w_t``, real/complex, and
+    optional caps ``c_p`` (``Z_p ⪯ c_p I``; None: no cap)."""
 
     sizes: tuple[int, ...]
     terms: tuple[int, ...]
     traces: tuple[float, ...]
     complex_: bool
+    caps: tuple[float | None, ...] = ()
+
+    def cap(self, p: int) -> float | None:
+        return self.caps[p] if self.caps else None
 
     def bases(self) -> list[np.ndarray]:
         cache: dict[int, np.ndarray] = {}
@@ -123,6 +128,9 @@ def solve(
     lo = np.full(p, -np.inf) if lo is None else np.asarray(lo, float)
     hi = np.full(p, np.inf) if hi is None else np.asarray(hi, float)
     g0 = np.zeros(p) if g0 is None else np.asarray(g0, float)
+    if M == 0:  # no blocks: h(g0) alone
+        h, d, _ = _inner(g0, tau, lo, hi)
+        return QPSolution(np.zeros(0), [], g0, d, h, 0.0, 0)
     bases, slices = layout.bases(), layout.slices()
     used = sorted(set(layout.terms))  # terms without blocks carry no constraint
     row = {t: r for r, t in enumerate(used)}
@@ -140,7 +148,8 @@ def solve(
     z = np.zeros(M)
     for E, sl, t, q in zip(bases, slices, layout.terms, layout.sizes):
         z[sl] = to_coords(np.eye(q) * (b[row[t]] / q_term[row[t]]), E)
-    nu = float(sizes.sum())
+    caps = [layout.cap(p) for p in range(len(sizes))]
+    nu = float(sizes.sum() + sum(q for q, c in zip(sizes, caps) if c is not None))
 
     def F(z):
         h, d, free = _inner(C @ z + g0, tau, lo, hi)
@@ -149,17 +158,18 @@ def solve(
     def barrier(z, want_hess):
         val, grad = 0.0, np.zeros(M)
         hess = np.zeros((M, M)) if want_hess else None
-        for E, sl in zip(bases, slices):
+        for E, sl, cap in zip(bases, slices, caps):
             Z = to_matrix(z[sl], E)
-            w, U = np.linalg.eigh(Z)
-            if w[0] <= 0:
-                return np.inf, None, None
-            val -= np.sum(np.log(w))
-            Zi = (U / w) @ U.conj().T
-            grad[sl] = -to_coords(Zi, E)
-            if want_hess:
-                T = Zi @ E @ Zi  # tr(E_a Zi E_b Zi) = <E_a, T_b> (both Hermitian)
-                hess[sl, sl] = np.real(E.reshape(len(E), -1).conj() @ T.reshape(len(E), -1).T)
+            for S, sign in ((Z, 1.0),) if cap is None else ((Z, 1.0), (cap * np.eye(len(Z)) - Z, -1.0)):
+                w, U = np.linalg.eigh(S)  # -log det S, S = Z or cap·I - Z (dS/dz = sign·E)
+                if w[0] <= 0:
+                    return np.inf, None, None
+                val -= np.sum(np.log(w))
+                Si = (U / w) @ U.conj().T
+                grad[sl] -= sign * to_coords(Si, E)
+                if want_hess:
+                    T = Si @ E @ Si  # tr(E_a Si E_b Si) = <E_a, T_b> (both Hermitian)
+                    hess[sl, sl] += np.real(E.reshape(len(E), -1).conj() @ T.reshape(len(E), -1).T)
         return val, grad, hess
 
     Fz, d, free = F(z)
@@ -185,7 +195,7 @@ def solve(
             steps += 1
             if dec <= 1e-3 * gap_tol or steps >= max_newton:
                 break
-            alpha = _max_step(z, dz, bases, slices)
+            alpha = _max_step(z, dz, bases, slices, caps)
             phi0 = Fz + mu * bval
             while alpha > 1e-16:
                 zn = z + alpha * dz
@@ -204,14 +214,14 @@ def solve(
     return QPSolution(z, blocks, C @ z + g0, d, Fz, nu * mu, steps)
 
 
-def _max_step(z, dz, bases, slices) -> float:
-    """0.99 times the largest ``α ≤ 1`` with every ``Z_p + α ΔZ_p ≻ 0``."""
+def _max_step(z, dz, bases, slices, caps) -> float:
+    """0.99 times the largest ``α ≤ 1`` with every ``Z_p + α ΔZ_p ≻ 0`` (and ``≺ c_p I``)."""
     alpha = 1.0
-    for E, sl in zip(bases, slices):
+    for E, sl, cap in zip(bases, slices, caps):
         Z, dZ = to_matrix(z[sl], E), to_matrix(dz[sl], E)
-        L = np.linalg.cholesky(Z)
-        Li = np.linalg.inv(L)
-        m = np.linalg.eigvalsh(Li @ dZ @ Li.conj().T)[0]
-        if m < 0:
-            alpha = min(alpha, -0.99 / m)
+        for S, dS in ((Z, dZ),) if cap is None else ((Z, dZ), (cap * np.eye(len(Z)) - Z, -dZ)):
+            Li = np.linalg.inv(np.linalg.cholesky(S))
+            m = np.linalg.eigvalsh(Li @ dS @ Li.conj().T)[0]
+            if m < 0:
+                alpha = min(alpha, -0.99 / m)
     return alpha

@@ -32,8 +32,9 @@ from .objectives import Objective
 
 @dataclass(frozen=True)
 class ClusterInfo:
-    """An active piece: term ``term``, matrix ``k``, target index ``index``, its cluster's indices and
-    eigenvalues, and whether the target is the extreme of its cluster (``regular``)."""
+    """An active piece: term ``term``, matrix ``k``, target index ``index`` (for a sum: the last index
+    counted), its cluster's indices and eigenvalues, and whether the target is the extreme of its
+    cluster (``regular``; always for sums, which count the cluster's top members)."""
 
     term: int
     k: int
@@ -82,17 +83,15 @@ def _exact_model(family: Family, obj: Objective, theta, rtol, max_type: bool):
     theta = np.asarray(theta, float)
     lin = family.linearize(theta)
     spec = spectrum(lin.A, lin.B)
-    blocks = _model.exact_blocks(obj, spec, _rtol(rtol))
-    return _model.build(obj, spec, lin, blocks, max_type=max_type), spec
+    blocks, smooth = _model.exact_blocks(obj, spec, _rtol(rtol))
+    return _model.build(obj, spec, lin, blocks, smooth, max_type=max_type), spec
 
 
 def _structure(m: _model.Model, obj: Objective, spec) -> Structure:
     infos = []
     for blk in m.blocks:
-        term = obj.terms[blk.term]
-        i = term.index % spec.w.shape[1]
         idx = blk.idx
-        infos.append(ClusterInfo(blk.term, blk.k, i, idx, spec.w[blk.k][list(idx)], blk.rank == 0))
+        infos.append(ClusterInfo(blk.term, blk.k, blk.target, idx, spec.w[blk.k][list(idx)], blk.rank == 0))
     return Structure(m.f, m.y, m.weights, tuple(infos))
 
 
@@ -127,7 +126,7 @@ def min_norm_subgradient(
     theta = np.asarray(theta, float)
     m, spec = _exact_model(family, obj, theta, rtol, max_type=True)
     lo, hi = tangent_cone(theta, bounds)
-    sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi)
+    sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi, g0=m.g0)
     stat = float(np.linalg.norm(sol.d))
     cert = m.derivative(sol.d) + stat**2
     if stat**2 <= 10 * sol.gap:  # zero within the QP's accuracy: stationary

@@ -26,14 +26,18 @@ from .objectives import Objective
 
 @dataclass(frozen=True)
 class Block:
-    """Eigenvalues ``idx`` of matrix ``k`` in term ``term`` with sign ``sign``; ``rank`` = position of
-    the target from the extreme (``0``: the target is the top of ``s·`` cluster, the regular case)."""
+    """Eigenvalues ``idx`` of matrix ``k`` in term ``term`` with sign ``sign`` around the target index
+    ``target``; ``rank`` = position of the target from the extreme (``0``: the target is the top of
+    the ``s·`` cluster, the regular case). For a sum term, ``count`` cluster members are summed
+    (``0`` for an eigenvalue term)."""
 
     term: int
     k: int
     sign: int
     idx: tuple[int, ...]
     rank: int
+    target: int
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Model:
     f: float
     y: np.ndarray
     weights: np.ndarray
+    g0: np.ndarray  # gradient of the smooth parts (eigenvalues wholly inside a sum term), weighted
 
     def block_matrices(self, v: np.ndarray) -> list[np.ndarray]:
         """``[L_p + Σ_j v_j (s G_p)_j]`` if ``v`` is a parameter vector ``(p,)``."""
@@ -57,20 +62,21 @@ class Model:
         return out
 
     def slopes(self, d: np.ndarray) -> np.ndarray:
-        """Per block, ``s·λ_i'(θ; d)``: eigenvalue number ``rank`` from the top of ``s·G_c(d)``."""
+        """Per block, ``s·λ_i'(θ; d)``: eigenvalue number ``rank`` from the top of ``s·G_c(d)``, or the
+        sum of its ``count`` largest eigenvalues for a sum term."""
         out = []
         for blk, E, sl in zip(self.blocks, self.layout.bases(), self.layout.slices()):
             ev = np.linalg.eigvalsh(sp.to_matrix(self.C[:, sl].T @ d, E))
-            out.append(ev[len(ev) - 1 - blk.rank])
+            out.append(ev[len(ev) - blk.count :].sum() if blk.count else ev[len(ev) - 1 - blk.rank])
         return np.array(out)
 
     def derivative(self, d: np.ndarray) -> float:
-        """``f'(θ; d) = Σ_t w_t max_{p ∈ t} s λ_p'(θ; d)`` (exact for clusters from :func:`exact_blocks`)."""
+        """``f'(θ; d) = g0·d + Σ_t w_t max_{p ∈ t} s λ_p'(θ; d)`` (exact for :func:`exact_blocks`)."""
         best = np.full(len(self.weights), -np.inf)
         for blk, v in zip(self.blocks, self.slopes(d)):
             best[blk.term] = max(best[blk.term], v)
         has = np.isfinite(best)
-        return float(self.weights[has] @ best[has])
+        return float(self.g0 @ d + self.weights[has] @ best[has])
 
     def value(self, d: np.ndarray) -> float:
         """``f + Σ_t w_t max_p λ_max(L_p + G_p(d))``: the cluster model of ``f(θ + d)``."""
@@ -91,20 +97,33 @@ def cluster(w: np.ndarray, i: int, tol: float) -> tuple[int, int]:
     return c0, c1
 
 
-def exact_blocks(obj: Objective, spec: Spectrum, rtol: float) -> tuple[Block, ...]:
+def exact_blocks(obj: Objective, spec: Spectrum, rtol: float) -> tuple[tuple[Block, ...], tuple[Block, ...]]:
     """Clusters of the active pieces of every term (pieces within ``tol = rtol · obj.scale`` of the
-    term's extreme; neighbours closer than ``tol`` share a cluster)."""
+    term's extreme; neighbours closer than ``tol`` share a cluster), and the smooth parts: for a sum
+    term, the eigenvalues counted wholly (beyond the cluster of its boundary index, or the whole
+    cluster when every member is counted)."""
     tol = rtol * obj.scale(spec.w)
-    out = []
+    out, smooth = [], []
+    n = spec.w.shape[1]
     for t, term in enumerate(obj.terms):
         ks, ii, vals = term.pieces(spec.w)
         s = term.sign
         top = (s * vals).max()
         for k, i, v in zip(ks, ii, vals):
-            if s * v >= top - tol:
-                c0, c1 = cluster(spec.w[k], int(i), tol)
-                out.append(Block(t, int(k), s, tuple(range(c0, c1 + 1)), c1 - i if s > 0 else i - c0))
-    return tuple(out)
+            if s * v < top - tol:
+                continue
+            c0, c1 = cluster(spec.w[k], int(i), tol)
+            rank = c1 - i if s > 0 else i - c0
+            if not term.is_sum:
+                out.append(Block(t, int(k), s, tuple(range(c0, c1 + 1)), rank, int(i)))
+                continue
+            count = rank + 1  # cluster members counted by the sum
+            whole = count == c1 - c0 + 1
+            rest = range(c0 if whole else c1 + 1, n) if s > 0 else range(0, c1 + 1 if whole else c0)
+            smooth.append(Block(t, int(k), s, tuple(rest), 0, int(i)))
+            if not whole:
+                out.append(Block(t, int(k), s, tuple(range(c0, c1 + 1)), 0, int(i), count))
+    return tuple(out), tuple(smooth)
 
 
 def window_blocks(obj: Objective, spec: Spectrum, delta: float, extra: int, max_size: int) -> tuple[Block, ...]:
@@ -119,6 +138,8 @@ def window_blocks(obj: Objective, spec: Spectrum, delta: float, extra: int, max_
         ks, ii, vals = term.pieces(spec.w)
         s = term.sign
         top = (s * vals).max()
+        if term.is_sum:
+            raise NotImplementedError("the optimizer models eigenvalue terms only, not sums (TopSum/BottomSum)")
         for k, i, v in zip(ks, ii, vals):
             if s * v < top - delta:
                 continue
@@ -126,7 +147,7 @@ def window_blocks(obj: Objective, spec: Spectrum, delta: float, extra: int, max_
             side = np.arange(i, -1, -1) if s > 0 else np.arange(i, len(w))
             near = int(np.sum(np.abs(w[side] - w[i]) <= delta))
             take = side[: min(len(side), max_size, near + extra)]
-            out.append(Block(t, int(k), s, tuple(sorted(int(j) for j in take)), 0))
+            out.append(Block(t, int(k), s, tuple(sorted(int(j) for j in take)), 0, int(i)))
     return tuple(out)
 
 
@@ -135,10 +156,12 @@ def build(
     spec: Spectrum,
     lin: Linearization,
     blocks: tuple[Block, ...],
+    smooth: tuple[Block, ...] = (),
     max_type: bool = True,
     chunk_bytes: float = 2**27,
 ) -> Model:
-    """Coordinates of every block's ``s·G`` by batched VJPs, and the offsets ``s·Λ - s·y_t``.
+    """Coordinates of every block's ``s·G`` by batched VJPs, the offsets ``s·Λ - s·y_t``, and the
+    weighted gradient ``g0`` of the ``smooth`` parts (one VJP each, cotangent ``s Σ_i v_i v_iᴴ``).
 
     With ``max_type`` (needed by subgradients and steps), a negative effective weight raises and the
     blocks of zero-weight terms are dropped."""
@@ -155,8 +178,12 @@ def build(
             "check φ."
         )
     complex_ = np.iscomplexobj(lin.A) or np.iscomplexobj(spec.V)
+    counts = np.ones(len(weights))
+    for b in blocks:
+        counts[b.term] = b.count or 1
     layout = sp.BlockLayout(
-        tuple(len(b.idx) for b in blocks), tuple(b.term for b in blocks), tuple(weights), complex_
+        tuple(len(b.idx) for b in blocks), tuple(b.term for b in blocks), tuple(weights * counts), complex_,
+        tuple(weights[b.term] if b.count else None for b in blocks),
     )
     K, n = spec.w.shape
     cot_A, cot_B, l_parts = [], [], []
@@ -170,7 +197,17 @@ def build(
         l_parts.append(np.concatenate([blk.sign * (lam - y[blk.term]), np.zeros(E.shape[0] - len(lam))]))
     C = _vjp_columns(lin, blocks, cot_A, cot_B if lin.B is not None else None, K, n, chunk_bytes)
     l = np.concatenate(l_parts) if l_parts else np.zeros(0)
-    return Model(blocks, C, l, layout, float(f), y, weights)
+    g0 = np.zeros(C.shape[0])
+    if smooth:
+        Ab = np.zeros((len(smooth), K, n, n), np.result_type(lin.A, spec.V))
+        Bb = None if lin.B is None else np.zeros_like(Ab)
+        for r, b in enumerate(smooth):
+            V = spec.V[b.k][:, list(b.idx)]
+            Ab[r, b.k] = b.sign * weights[b.term] * (V @ V.conj().T)
+            if Bb is not None:
+                Bb[r, b.k] = -b.sign * weights[b.term] * ((V * spec.w[b.k][list(b.idx)]) @ V.conj().T)
+        g0 = np.asarray(lin.vjp(Ab, Bb), float).sum(axis=0)
+    return Model(blocks, C, l, layout, float(f), y, weights, g0)
 
 
 def _vjp_columns(lin, blocks, cot_A, cot_B, K, n, chunk_bytes) -> np.ndarray:
@@ -188,8 +225,9 @@ def _vjp_columns(lin, blocks, cot_A, cot_B, K, n, chunk_bytes) -> np.ndarray:
             if Bb is not None:
                 Bb[r, k] = cot_B[p][b]
         cols.append(np.asarray(lin.vjp(Ab, Bb), float))
-    p_dim = cols[0].shape[1] if cols else 0
-    return np.concatenate(cols, 0).T if cols else np.zeros((p_dim, 0))
+    if not cols:  # no blocks: only the parameter count is needed
+        return np.zeros((lin.vjp(np.zeros((1, K, n, n), lin.A.dtype), None).shape[1], 0))
+    return np.concatenate(cols, 0).T
 
 
 def curvature(

@@ -12,6 +12,11 @@ Min) and every active eigenvalue is the extreme of its cluster on that side (the
 in a Max term, the bottom in a Min term). Then ``f'(θ; d) = Σ_t w_t max_p s_t λ_{i_p}'(d)`` and the
 Clarke subdifferential is ``Σ_t w_t conv_p ∂(s_t λ_{i_p})``.
 
+A term may also be the sum of the ``k`` largest (``TopSum(k, matrix)``, a Max-like, convex term) or
+smallest (``BottomSum``, Min-like) eigenvalues of one matrix; its Clarke set at a cluster split by
+the ``k``-th eigenvalue is ``{G_fixed + g(Z) : 0 ⪯ Z ⪯ I, tr Z = s}`` (``s`` cluster members
+counted). Sums are analysed (structure, derivatives, subgradients) but not optimised.
+
 Examples: ``lambda_max()`` minimises ``max_k λ_max(A_k)``; ``neg_gap(m)`` maximises the gap
 ``min_k λ_{m+1} - max_k λ_m`` (bands counted from 1); ``neg_gap_midgap(m)`` maximises
 ``2 (b - a)/(b + a)`` with ``a = max_k λ_m``, ``b = min_k λ_{m+1}`` (the photonic gap–midgap ratio,
@@ -30,29 +35,46 @@ Phi = Callable[[np.ndarray], "tuple[float, np.ndarray]"]
 
 @dataclass(frozen=True)
 class Term:
-    """``max_k λ_index(A_k)`` (``kind="max"``) or ``min_k`` (``"min"``) over ``matrices`` (None: all)."""
+    """``max_k λ_index(A_k)`` (``kind="max"``) or ``min_k`` (``"min"``) over ``matrices`` (None: all);
+    or, for one matrix, the sum of its ``index`` largest (``"topsum"``) or smallest (``"bottomsum"``)
+    eigenvalues."""
 
     kind: str
     index: int
     matrices: tuple[int, ...] | None = None
 
     def __post_init__(self):
-        if self.kind not in ("max", "min"):
-            raise ValueError(f"Term.kind must be 'max' or 'min', got {self.kind!r}")
+        if self.kind not in ("max", "min", "topsum", "bottomsum"):
+            raise ValueError(f"Term.kind must be 'max', 'min', 'topsum' or 'bottomsum', got {self.kind!r}")
+        if self.is_sum and (self.matrices is None or len(self.matrices) != 1 or self.index < 1):
+            raise ValueError("a sum term needs one matrix and a count k >= 1")
 
     @property
     def sign(self) -> int:
-        return 1 if self.kind == "max" else -1
+        """``+1`` for terms that are convex in ``A`` (max, top sum), ``-1`` for concave ones."""
+        return 1 if self.kind in ("max", "topsum") else -1
+
+    @property
+    def is_sum(self) -> bool:
+        return self.kind.endswith("sum")
 
     def ks(self, K: int) -> tuple[int, ...]:
         return tuple(range(K)) if self.matrices is None else tuple(self.matrices)
 
     def pieces(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Matrix indices ``k``, absolute eigenvalue indices ``i`` and values ``λ_i(A_k)``."""
+        """Matrix indices ``k``, eigenvalue indices ``i`` and values: ``λ_i(A_k)``, or for a sum term
+        the boundary index (the last one counted, ``n - k`` or ``k - 1``) and the sum."""
         K, n = w.shape
         ks = np.array(self.ks(K))
-        i = self.index % n
-        return ks, np.full(len(ks), i), w[ks, i]
+        if not self.is_sum:
+            i = self.index % n
+            return ks, np.full(len(ks), i), w[ks, i]
+        if self.index > n:
+            raise ValueError(f"sum of {self.index} eigenvalues of an {n}×{n} matrix")
+        top = self.kind == "topsum"
+        i = n - self.index if top else self.index - 1
+        rows = w[ks]
+        return ks, np.full(len(ks), i), (rows[:, i:] if top else rows[:, : i + 1]).sum(axis=1)
 
     def value(self, w: np.ndarray) -> float:
         vals = self.pieces(w)[2]
@@ -67,6 +89,16 @@ def Max(index: int = -1, matrices: Sequence[int] | None = None) -> Term:
 def Min(index: int = 0, matrices: Sequence[int] | None = None) -> Term:
     """``min_k λ_index(A_k)``; ``Min()`` is ``min_k λ_min(A_k)``."""
     return Term("min", int(index), None if matrices is None else tuple(matrices))
+
+
+def TopSum(k: int, matrix: int = 0) -> Term:
+    """Sum of the ``k`` largest eigenvalues of ``A_matrix`` (convex in ``A``: Ky Fan)."""
+    return Term("topsum", int(k), (int(matrix),))
+
+
+def BottomSum(k: int, matrix: int = 0) -> Term:
+    """Sum of the ``k`` smallest eigenvalues of ``A_matrix`` (concave in ``A``)."""
+    return Term("bottomsum", int(k), (int(matrix),))
 
 
 @dataclass(frozen=True)
@@ -87,7 +119,13 @@ class Objective:
     def scale(self, w: np.ndarray) -> float:
         """``max |λ_i(A_k)|`` over every piece of every term: the size that tolerances are relative
         to (not the whole spectrum, whose far end — high bands, say — is irrelevant to ``f``)."""
-        return max(float(np.abs(t.pieces(w)[2]).max()) for t in self.terms)
+        out = 0.0
+        for t in self.terms:
+            ks, ii, vals = t.pieces(w)
+            if t.is_sum:
+                vals = w[ks, ii[0]:] if t.kind == "topsum" else w[ks, : ii[0] + 1]
+            out = max(out, float(np.abs(vals).max()))
+        return out
 
     def weights(self, y: np.ndarray) -> np.ndarray:
         """Effective weights ``w_t = s_t ∂φ/∂y_t`` (all ``≥ 0`` for a max-type objective)."""
