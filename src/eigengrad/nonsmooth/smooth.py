@@ -36,6 +36,8 @@ def lse_value_and_grad(family: Family, obj: Objective, theta, temperature: float
     y = np.zeros(len(obj.terms))
     cots = []  # per term: array of (k, i, weight)
     for t, term in enumerate(obj.terms):
+        if term.is_sum:
+            raise NotImplementedError("log-sum-exp smoothing is for eigenvalue terms; a sum term is smooth already")
         s = term.sign
         ks = np.array(term.ks(K))
         i = term.index % n
