@@ -39,6 +39,9 @@ from photonic import bands, geometry, lattice, objective, operators, plotting  #
 from photonic.family import BandFamily  # noqa: E402
 from photonic.optimize import maximize_gap  # noqa: E402
 
+from eigengrad.nonsmooth import analysis  # noqa: E402
+from eigengrad.nonsmooth.family import eigenvalues  # noqa: E402
+
 MPB = {"top1_M": 0.28094795, "bot2_X": 0.41711425}  # shared/reference/README.md (meep test_mpb.py)
 ROD_BEST = 0.3910  # TM gap of rods with r optimised, same lattice and ε (meep test_mpb.py)
 
@@ -65,6 +68,23 @@ def validate() -> None:
           f"k=0 bands 2,3 {f[0, 1]:.6f} {f[0, 2]:.6f} and 4,5 {f[0, 3]:.6f} {f[0, 4]:.6f} (exact 2/3, 4/3)")
 
 
+def active_edges(fam: BandFamily, m: int, theta: np.ndarray, rel: float = 1e-4) -> str:
+    """Which (wavevector, band cluster) pairs define the band edges at ``theta``: pieces within
+    ``rel`` (relative to the edge eigenvalue) of each term's extreme, with their clusters."""
+    lam = eigenvalues(*fam.matrices(theta))
+    rtol = rel * float(np.max(lam[:, m - 1])) / float(np.max(np.abs(lam)))  # eigengrad scales by max|λ|
+    st = analysis.structure(fam, objective.neg_gap_midgap(m), theta, rtol=rtol)
+    names = {tuple(np.round(fam.ops.k[i] / np.pi, 3)): f"k{i}" for i in range(len(fam.ops.k))}
+    for label in fam.design.lattice.points:
+        names[tuple(np.round(fam.design.lattice.k(label) / np.pi, 3))] = label
+    parts = []
+    for c in st.clusters:
+        side = "top of band" if c.term == 0 else "bottom of band"
+        where = names[tuple(np.round(fam.ops.k[c.k] / np.pi, 3))]
+        parts.append(f"{side} {c.index + 1} at {where} (cluster of {len(c.indices)})")
+    return "; ".join(parts)
+
+
 def run(pol: str, m: int, design: geometry.Design, ops: operators.BlochOperators, iterations: int, seed: int):
     fam = BandFamily(design, ops, pol)
     theta0 = design.random_start(seed)
@@ -76,6 +96,8 @@ def run(pol: str, m: int, design: geometry.Design, ops: operators.BlochOperators
 
     res = maximize_gap(fam, m, theta0, iterations=iterations, log=log)
     print(f"  {res.message} after {res.iterations} iterations, {res.seconds[-1]:.1f} s")
+    print(f"  band edges at the start: {active_edges(fam, m, theta0)}")
+    print(f"  band edges at the end:   {active_edges(fam, m, res.theta)}")
     return theta0, res
 
 

@@ -40,10 +40,6 @@ class Lattice:
         """Cartesian wavevector of a high-symmetry point."""
         return np.asarray(self.points[label], float) @ self.reciprocal
 
-    @property
-    def cell_area(self) -> float:
-        return float(abs(np.linalg.det(self.vectors)))
-
 
 def square() -> Lattice:
     """Square lattice, Γ–X–M–Γ (point group C4v)."""
@@ -89,12 +85,6 @@ def kpath(lattice: Lattice, per_segment: int = 8, labels: tuple[str, ...] | None
         x0 += ln
         ticks.append(x0)
     return KPath(np.array(ks), np.array(xs), np.array(ticks), tuple(labels))
-
-
-def corners(lattice: Lattice) -> np.ndarray:
-    """The distinct high-symmetry points of the path, Cartesian ``(n, d)``."""
-    seen = dict.fromkeys(lattice.path)
-    return np.array([lattice.k(s) for s in seen])
 
 
 @dataclass(frozen=True)
