@@ -27,8 +27,8 @@ def _solve(A, left):
 
 @partial(jax.jit, static_argnums=(2,))
 def _factors(w, V, rtol, Vinv=None):
-    """``V^{-1}``, clusters, gap matrix and conditioning in one compiled call (eagerly, op-by-op
-    dispatch of these dozens of small operations would cost more than the solve)."""
+    """``V^{-1}``, clusters, gap matrix and conditioning in one compiled call (eagerly, each of these
+    dozens of small operations would otherwise be compiled and dispatched on its own)."""
     Vinv = rules.inv(V) if Vinv is None else Vinv
     same = rules.eig_clusters(w, rtol)
     return Vinv, same, inverse_gaps(w, same), rules.conditioning(w, Vinv, same)
