@@ -5,9 +5,10 @@
 2. Maximises the gap–midgap ratio of a square-lattice photonic crystal over its C4v-symmetric
    pixel permittivity map (ε ∈ [1, 12]) from a generic random start: the TM gap between bands 1
    and 2, then the TE gap between bands 1 and 2. The optimizer is eigengrad.nonsmooth's
-   proximal cluster-model method (every band-edge cluster at every nearly active wavevector
-   constrained together), so ties between wavevectors and degenerate band edges are handled with
-   generalized gradients rather than a gradient of one arbitrary eigenvalue.
+   (--method steepest: ε-steepest ascent along the min-norm generalized gradient over the active
+   band-edge clusters of all wavevectors; --method cluster: proximal cluster-model steps), so ties
+   between wavevectors and degenerate band edges are handled with generalized gradients rather than
+   the gradient of one arbitrary eigenvalue.
 3. Re-evaluates the results at a finer plane-wave resolution and saves, in --out (default
    out/demo/): bands_tm.png and bands_te.png (band diagrams before/after), structures.png
    (optimised permittivity maps), convergence.png (gap per iteration).
@@ -85,16 +86,17 @@ def active_edges(fam: BandFamily, m: int, theta: np.ndarray, rel: float = 1e-4) 
     return "; ".join(parts)
 
 
-def run(pol: str, m: int, design: geometry.Design, ops: operators.BlochOperators, iterations: int, seed: int):
+def run(pol: str, m: int, design: geometry.Design, ops: operators.BlochOperators, iterations: int, seed: int,
+        method: str):
     fam = BandFamily(design, ops, pol)
     theta0 = design.random_start(seed)
     print(f"[optimise] {pol.upper()} gap {m}->{m + 1}: {design.size} variables ({design.n}x{design.n} pixels, C4v), "
-          f"{ops.nbands} bands at {len(ops.k)} wavevectors")
+          f"{ops.nbands} bands at {len(ops.k)} wavevectors, eigengrad.nonsmooth method={method!r}")
 
     def log(it: int, R: float, sec: float) -> None:
         print(f"  it {it:3d}   gap/midgap {100 * R:8.3f} %   {sec:6.1f} s", flush=True)
 
-    res = maximize_gap(fam, m, theta0, iterations=iterations, log=log)
+    res = maximize_gap(fam, m, theta0, iterations=iterations, method=method, log=log)
     print(f"  {res.message} after {res.iterations} iterations, {res.seconds[-1]:.1f} s")
     print(f"  band edges at the start: {active_edges(fam, m, theta0)}")
     print(f"  band edges at the end:   {active_edges(fam, m, res.theta)}")
@@ -106,6 +108,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("out/demo"))
     ap.add_argument("--iterations", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--method", choices=("steepest", "cluster"), default="steepest")
     ap.add_argument("--quick", action="store_true", help="smoke run: coarse and few iterations")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,7 @@ def main() -> None:
     fine = operators.BlochOperators(lattice.PlaneWaves(lat, 4 if args.quick else 10), path.k)
     results, curves = {}, {}
     for pol, m in (("tm", 1), ("te", 1)):
-        theta0, res = run(pol, m, design, ops, iterations, args.seed)
+        theta0, res = run(pol, m, design, ops, iterations, args.seed, args.method)
         f0, f1 = freqs(fine, design.eps(theta0), pol), freqs(fine, design.eps(res.theta), pol)
         results[pol] = (res.theta, objective.gap_midgap(f1, m), res.ratio[-1])
         curves[f"{pol.upper()} {m}→{m + 1}"] = np.array(res.ratio)

@@ -1,11 +1,16 @@
 """Band-gap maximisation with eigengrad's non-smooth optimizer.
 
 ``maximize_gap`` minimises ``-R`` (:func:`objective.neg_gap_midgap`) over the design box
-``θ ∈ [0, 1]^p`` with ``eigengrad.nonsmooth.optimize.minimize``: by default its proximal
-cluster-model steps (all eigenvalues of a band-edge cluster, at every nearly active wavevector,
-constrained together; a trust parameter accepts a step only if it achieves a tenth of the predicted
-increase, so ``R`` never decreases). This module only wires the photonic family and objective to it
-and records the gap per iteration.
+``θ ∈ [0, 1]^p`` with ``eigengrad.nonsmooth.optimize.minimize``. Methods:
+
+* ``"steepest"`` (default): ε-steepest descent — the min-norm element of the generalized gradient
+  built from every band-edge eigenvalue within ε of the edge, at every wavevector (a spectraplex
+  over the active clusters), projected on the box, with an Armijo line search, so ``R`` increases
+  monotonically;
+* ``"cluster"``: proximal cluster-model steps (all eigenvalues of an edge cluster constrained
+  together, Men et al.), accepted only if they achieve a tenth of the predicted increase.
+
+This module only wires the photonic family and objective to eigengrad and records the gap.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class GapResult:
 
 
 def maximize_gap(family: BandFamily, m: int, theta0: np.ndarray, *, iterations: int = 40,
-                 method: str = "cluster", tol: float = 1e-8,
+                 method: str = "steepest", tol: float = 1e-8,
                  log: Callable[[int, float, float], None] | None = None) -> GapResult:
     """Maximise the gap between bands ``m`` and ``m+1`` of ``family`` from ``theta0``.
 
