@@ -62,10 +62,15 @@ def _transpose(ct, t, w, V, same, *, kind, mode, routine):
     if type(ct) is not ad.Zero:
         args = _measure(ct, w, V, same, kind)
         report = _REPORTS.get(kind) or (_report.report_vectors if kind == "vectors" else _report.report_values)
+        gate = _GATES.get(kind)
         if any(isinstance(a, jax.core.Tracer) for a in args):
             traced_mode = "warn" if mode == "raise" else mode
-            jax.debug.callback(partial(report, mode=traced_mode, routine=routine), *args)
-        else:
+            callback = partial(jax.debug.callback, partial(report, mode=traced_mode, routine=routine), *args)
+            if gate is None:
+                callback()
+            else:  # only a defect goes to the host
+                jax.lax.cond(gate(*args), callback, lambda: None)
+        elif gate is None or bool(gate(*args)):
             report(*(np.asarray(a) for a in args), mode=mode, routine=routine)
     return [ct, None, None, None]
 
@@ -121,6 +126,21 @@ _MEASURES = {  # compiled: eagerly, each would otherwise dispatch (and compile) 
     "svd": jax.jit(_measure_svd),
     "svd_null": jax.jit(_measure_svd_null),
     "svd_values": jax.jit(_measure_svd_values),
+}
+def _exceeds(defect, scale):
+    """Any ``defect`` above the gauge tolerance ``sqrt(eps)`` relative to ``scale`` (as ``_report``)."""
+    tol = float(np.sqrt(np.finfo(defect.dtype).eps))
+    worst = jnp.max(defect, axis=(-2, -1)) if defect.ndim > scale.ndim else defect
+    return jnp.any(worst > tol * scale)
+
+
+_GATES = {  # decided on the device: clean cotangents (the usual case) cost no host transfer
+    "eig_basis": jax.jit(lambda w, defect, scale: _exceeds(defect, scale)),
+    "eig_phase": jax.jit(lambda w, defect, scale: _exceeds(defect, scale)),
+    "eig_values": jax.jit(lambda w, spread, scale: _exceeds(spread, scale)),
+    "svd": jax.jit(lambda s, defect, scale, zero: _exceeds(defect, scale)),
+    "svd_null": jax.jit(lambda s, defect, scale, zero: _exceeds(defect, scale)),
+    "svd_values": jax.jit(lambda s, spread, at_zero, scale: _exceeds(spread, scale) | _exceeds(at_zero, scale)),
 }
 _REPORTS = {
     "eig_basis": _report.report_vectors,

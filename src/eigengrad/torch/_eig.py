@@ -5,6 +5,7 @@ is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``genera
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 
@@ -42,14 +43,27 @@ def host(t: torch.Tensor):
     return t.detach().cpu().numpy()
 
 
+def flagged(defect: torch.Tensor, scale: torch.Tensor) -> bool:
+    """Whether ``defect`` exceeds the gauge tolerance relative to ``scale`` anywhere, decided on the
+    device, so that clean cotangents (the usual case) cost no host transfer of matrices."""
+    tol = math.sqrt(torch.finfo(defect.dtype).eps)  # as _report.gauge_tolerance
+    worst = defect.amax(dim=(-2, -1)) if defect.ndim > scale.ndim else defect
+    return bool((worst > tol * scale).any())
+
+
+def has_clusters(same: torch.Tensor) -> bool:
+    return int(same.sum()) > same.numel() // same.shape[-1]
+
+
 def _warn_conditioning(w, Vinv, same, rtol, routine):
     got = readable(w, Vinv, same)
     if got is None:
         return
     w, Vinv, same = got
     with plain_mode():
-        _report.report_conditioning(host(w), *(host(a) for a in rules.conditioning(w, Vinv, same)),
-                                    rtol=rtol, routine=routine)
+        eta, kappa, index = rules.conditioning(w, Vinv, same)
+        if bool((~(eta >= rtol)).any()):
+            _report.report_conditioning(host(w), host(eta), host(kappa), host(index), rtol=rtol, routine=routine)
 
 
 def _check_cotangents(gauge, routine, w, same, wbar, Mbar, W, Wbar):
@@ -60,12 +74,16 @@ def _check_cotangents(gauge, routine, w, same, wbar, Mbar, W, Wbar):
         return
     w, same, wbar, Mbar, W, Wbar = got
     with plain_mode():
+        checks = []
         if Mbar is not None:
-            _report.report_vectors(host(w), *(host(a) for a in rules.basis_defect(Mbar, same)), gauge, routine)
-            _report.report_vectors(host(w), *(host(a) for a in rules.phase_defect(W, Wbar)), gauge, routine)
+            if has_clusters(same):
+                checks.append((_report.report_vectors, rules.basis_defect(Mbar, same)))
+            checks.append((_report.report_vectors, rules.phase_defect(W, Wbar)))
         if wbar is not None:
-            _report.report_values(host(w), host(rules.value_spread(wbar, same)),
-                                  host(torch.amax(wbar.abs(), dim=-1)), gauge, routine)
+            checks.append((_report.report_values, (rules.value_spread(wbar, same), torch.amax(wbar.abs(), dim=-1))))
+        for report, (defect, scale) in checks:
+            if flagged(defect, scale):
+                report(host(w), host(defect), host(scale), gauge, routine)
 
 
 class _Eig(torch.autograd.Function):

@@ -10,7 +10,7 @@ from .. import _report
 from .._backend import diag_embed
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
-from ._eig import host, plain_mode, prepare, readable
+from ._eig import flagged, host, plain_mode, prepare, readable
 
 
 def _check_cotangents(gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv):
@@ -22,16 +22,20 @@ def _check_cotangents(gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv):
     s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv = got
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
     with plain_mode():
+        checks = []
         if Xu is not None or Xv is not None:
-            defect, scale = rules.svd_gauge_defect(Xu, Xv, same, zero)
-            _report.report_svd(host(s), host(defect), host(scale), host(zero), gauge, "svd")
+            checks.append(rules.svd_gauge_defect(Xu, Xv, same, zero))
         for Q, Qbar, extra in ((U, Ubar, m > k), (V, Vbar, n > k)):
-            if extra and Qbar is not None:
+            if extra and Qbar is not None and bool(zero.any()):
                 d, scale = rules.svd_null_defect(Q, Qbar, zero)
-                _report.report_svd(host(s), host(diag_embed(d)), host(scale), host(zero), gauge, "svd")
+                checks.append((diag_embed(d), scale))
+        for defect, scale in checks:
+            if flagged(defect, scale):
+                _report.report_svd(host(s), host(defect), host(scale), host(zero), gauge, "svd")
         if sbar is not None:
-            _report.report_singular_values(host(s), *(host(a) for a in rules.value_defects(sbar, same, zero)),
-                                           gauge, "svd")
+            spread, at_zero, scale = rules.value_defects(sbar, same, zero)
+            if flagged(spread, scale) or flagged(at_zero, scale):
+                _report.report_singular_values(host(s), host(spread), host(at_zero), host(scale), gauge, "svd")
 
 
 class _Svd(torch.autograd.Function):
