@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from eigengrad.errors import ConvergenceError, ConvergenceWarning, GaugeError
 from test_iterative_problems import grid, laplacian_1d, loss_weights
 
-N1 = 10  # symmetric square grid: exactly degenerate pairs
+N1 = 12  # symmetric square grid: exactly degenerate pairs
 
 
 def square(n1=N1):
@@ -53,9 +53,9 @@ def test_adjoint_nonconvergence(fw):
 
 
 def test_gauge_dependent_loss_raises(fw):
-    A = fw.asarray(grid(8, phase=(0.4, 0.9)).toarray())
+    A = fw.asarray(grid(12, phase=(0.7, -1.3)).toarray())
     with pytest.raises(GaugeError):
-        fw.grad(lambda A: fw.xp.real(fw.eg.eigsh(A, 3)[1][0, 0]), A)
+        fw.grad(lambda A: fw.xp.real(fw.eg.eigsh(A, 4)[1][0, 0]), A)
 
 
 def test_info(fw):
@@ -67,14 +67,14 @@ def test_info(fw):
 
 
 def test_preconditioner_cuts_iterations(fw):
-    A = grid(16).toarray()
+    A = grid(12).toarray()
     sigma = np.linalg.eigvalsh(A)[0] - 0.5  # below the spectrum: (A - σ)^{-1} is positive definite
     Tm = np.linalg.inv(A - sigma * np.eye(A.shape[0]))
     Tt = fw.asarray(Tm)
     At = fw.asarray(A)
     _, _, plain = fw.eg.eigsh(At, 4, return_info=True)
     w, V, pre = fw.eg.eigsh(At, 4, preconditioner=lambda X: Tt @ X, return_info=True)
-    assert int(pre.iterations) < int(plain.iterations) / 2
+    assert int(pre.iterations) < 0.6 * int(plain.iterations)
     np.testing.assert_allclose(fw.numpy(w), np.linalg.eigvalsh(A)[:4], rtol=1e-11)
     M = fw.asarray(np.random.default_rng(1).standard_normal((A.shape[0], 4)))
 
@@ -88,15 +88,15 @@ def test_preconditioner_cuts_iterations(fw):
 
 def test_user_solver(fw):
     """The adjoint needs only converged pairs: any solver, here a dense one, gives the same gradient."""
-    A = grid(10).toarray()
+    A = grid(12).toarray()
     At = fw.asarray(A)
-    k = 3
+    k = 4
 
     def dense_solver(matvec, k, *, B, X0, which, sigma, tol, maxiter, preconditioner):
         w, V = fw.eg.eigh(matvec(fw.asarray(np.eye(A.shape[0]))))
         return w[: k + 2], V[:, : k + 2]
 
-    M = fw.asarray(np.random.default_rng(2).standard_normal((100, k)))
+    M = fw.asarray(np.random.default_rng(2).standard_normal((144, k)))
 
     def loss(A, **kw):
         w, V = fw.eg.eigsh(A, k, **kw)
@@ -108,6 +108,6 @@ def test_user_solver(fw):
 
 
 def test_scipy_operator_values(fw):
-    A = grid(10).tocsr()
-    w, V = fw.eg.eigsh(sp.linalg.aslinearoperator(A), 3)
-    np.testing.assert_allclose(fw.numpy(w), np.linalg.eigvalsh(A.toarray())[:3], rtol=1e-11)
+    A = grid(12).tocsr()
+    w, V = fw.eg.eigsh(sp.linalg.aslinearoperator(A), 4)
+    np.testing.assert_allclose(fw.numpy(w), np.linalg.eigvalsh(A.toarray())[:4], rtol=1e-11)

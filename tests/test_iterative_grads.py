@@ -36,8 +36,8 @@ def dense_window(fw, A, k, which, B=None, sigma=None, n=None):
 @pytest.mark.parametrize("which,solver", [("smallest", "lobpcg"), ("largest", "lobpcg"), ("smallest", "arpack")])
 def test_real_grid(fw, which, solver):
     rng = np.random.default_rng(0)
-    A = grid(20).toarray()  # n = 400
-    k = 6
+    A = grid(12).toarray()  # n = 144
+    k = 4
     c, M = loss_weights(rng, A.shape[0], k)
     loss = hermitian_loss(fw, c, M)
     At = fw.asarray(A)
@@ -51,9 +51,9 @@ def test_real_grid(fw, which, solver):
 
 def test_complex_bloch(fw):
     rng = np.random.default_rng(1)
-    A = grid(16, phase=(0.7, -1.3)).toarray()  # n = 256, complex Hermitian
+    A = grid(12, phase=(0.7, -1.3)).toarray()  # n = 144, complex Hermitian
     assert np.abs(A.imag).max() > 0.1
-    k = 5
+    k = 4
     c, M = loss_weights(rng, A.shape[0], k)
     loss = hermitian_loss(fw, c, M)
     At = fw.asarray(A)
@@ -64,8 +64,8 @@ def test_complex_bloch(fw):
 
 def test_generalized(fw):
     rng = np.random.default_rng(2)
-    n, k = 300, 4
-    A = (laplacian_1d(n) + sp.diags(0.002 * (np.arange(n) - n / 3) ** 2 / n)).toarray()
+    n, k = 144, 4
+    A = (laplacian_1d(n) + sp.diags(0.01 * (np.arange(n) - n / 3) ** 2 / n)).toarray()
     B = mass_1d(n).toarray()
     c, M = loss_weights(rng, n, k)
     loss = hermitian_loss(fw, c, M)
@@ -97,14 +97,14 @@ def test_interior_window_minres(fw):
 def test_cluster_inside_k(fw):
     """Exactly degenerate pairs inside the window (a symmetric square well): gauge-invariant losses
     (equal weights on each cluster) match dense eigh."""
-    n1 = 14
+    n1 = 12
     L = laplacian_1d(n1)
     A = (sp.kron(L, sp.eye(n1)) + sp.kron(sp.eye(n1), L)).toarray()  # λ(i,j) = λ(j,i): pairs
     w_all = np.linalg.eigvalsh(A)
-    k = 6  # 1 + 2 + 1 + 2: clusters (0), (1,2), (3), (4,5); the 7th is separate
-    assert w_all[2] - w_all[1] < 1e-12 and w_all[6] - w_all[5] > 1e-3
+    k = 4  # clusters (0), (1,2), (3); the 5th is separate
+    assert w_all[2] - w_all[1] < 1e-12 and w_all[4] - w_all[3] > 1e-3
     rng = np.random.default_rng(4)
-    c, M = loss_weights(rng, A.shape[0], k, groups=[[1, 2], [4, 5]])
+    c, M = loss_weights(rng, A.shape[0], k, groups=[[1, 2]])
     loss = hermitian_loss(fw, c, M)
     At = fw.asarray(A)
     g = fw.grad(lambda A: loss(*fw.eg.eigsh(A, k)), At)
@@ -113,8 +113,9 @@ def test_cluster_inside_k(fw):
 
 
 def test_large_chain_shift_invert(fw):
-    """n = 2000: shift-invert ARPACK forward, MINRES adjoint preconditioned by (A - σ)^{-1} (sparse LU)."""
-    n, k, sigma = 2000, 3, -0.01
+    """n = 2000 (torch; 1000 in JAX, whose dense reference is slower): shift-invert ARPACK forward,
+    MINRES adjoint preconditioned by (A - σ)^{-1} (sparse LU)."""
+    n, k, sigma = (2000 if fw.name == "torch" else 1000), 3, -0.01
     A = (laplacian_1d(n) + sp.diags(1e-5 * np.sin(np.arange(n) / 40.0) ** 2)).tocsc()
     lu = sp.linalg.splu((A - sigma * sp.eye(n)).tocsc())
     rng = np.random.default_rng(5)
@@ -136,7 +137,7 @@ def test_large_chain_shift_invert(fw):
 
 
 def test_eigs_advection_diffusion(fw):
-    n, k = 120, 4
+    n, k = 144, 4
     A = advection_diffusion(n).toarray()
     At = fw.asarray(A)
     w_all = fw.numpy(fw.eg.eig(At)[0])  # this front end's LAPACK order

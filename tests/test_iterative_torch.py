@@ -18,10 +18,10 @@ def _dense_grad(L, k, M, c):
 
 
 def test_sparse_coo_and_csr_values():
-    L = grid(10)
+    L = grid(12)
     k = 4
     rng = np.random.default_rng(0)
-    M, c = torch.tensor(rng.standard_normal((100, k))), torch.tensor(rng.standard_normal(k))
+    M, c = torch.tensor(rng.standard_normal((144, k))), torch.tensor(rng.standard_normal(k))
     G = _dense_grad(L, k, M, c)
     for layout in ("coo", "csr"):
         D = torch.tensor(L.toarray())
@@ -35,22 +35,22 @@ def test_sparse_coo_and_csr_values():
 
 
 def test_module_parameters():
-    L = grid(10)
+    L = grid(12)
     k = 3
 
     class Hamiltonian(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.L = torch.tensor(L.toarray()).to_sparse_csr()
-            self.theta = torch.nn.Parameter(torch.zeros(100))
+            self.theta = torch.nn.Parameter(torch.zeros(144))
 
         def forward(self, X):
             return self.L @ X + self.theta[:, None] * X
 
     H = Hamiltonian()
     rng = np.random.default_rng(1)
-    M, c = torch.tensor(rng.standard_normal((100, k))), torch.tensor(rng.standard_normal(k))
-    w, V = et.eigsh(H, k, n=100)
+    M, c = torch.tensor(rng.standard_normal((144, k))), torch.tensor(rng.standard_normal(k))
+    w, V = et.eigsh(H, k, n=144)
     ((c * w).sum() + (M * V.abs() ** 2).sum()).backward()
     G = _dense_grad(L, k, M, c)
     assert (H.theta.grad - G.diagonal()).abs().max() < 1e-8 * G.abs().max()
@@ -58,19 +58,19 @@ def test_module_parameters():
 
 def test_one_vjp_whatever_the_iteration_count():
     """Backward: one product evaluated with autograd on (the VJP), however many forward steps."""
-    L = torch.tensor(grid(10).toarray())
+    L = torch.tensor(grid(12).toarray())
     k = 3
-    M = torch.tensor(np.random.default_rng(2).standard_normal((100, k)))
+    M = torch.tensor(np.random.default_rng(2).standard_normal((144, k)))
     forward_calls = []
     for tol in (1e-5, 1e-12):
         calls = {"grad": 0, "nograd": 0}
-        theta = torch.zeros(100, requires_grad=True)
+        theta = torch.zeros(144, requires_grad=True)
 
         def mv(X):
             calls["grad" if torch.is_grad_enabled() else "nograd"] += 1
             return L @ X + theta[:, None] * X
 
-        w, V = et.eigsh(mv, k, n=100, params=[theta], tol=tol)
+        w, V = et.eigsh(mv, k, n=144, params=[theta], tol=tol)
         assert calls["grad"] == 0
         forward_calls.append(calls["nograd"])
         (w.sum() + (M * V.abs() ** 2).sum()).backward()

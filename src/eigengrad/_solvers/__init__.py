@@ -5,6 +5,7 @@ and on any device the framework supports.
 
 - ``lobpcg``: block LOBPCG for the lowest eigenpairs of a Hermitian(-definite) pencil (forward).
 - ``krylov``: CG and complex MINRES for blocks of shifted Hermitian systems (Hermitian adjoint, §5a),
-  GMRES for blocks of general systems (bordered non-Hermitian adjoint, §5b).
+  BiCGStab and GMRES for blocks of general systems (bordered non-Hermitian adjoint, §5b).
+- ``window``: which computed pairs were asked for; ``report``: faults as errors or warnings.
 - ``arpack``: SciPy ARPACK on the host, the reference forward backend.
 """

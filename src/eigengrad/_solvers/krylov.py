@@ -4,7 +4,7 @@ the operator is applied to the whole block at once (one product with ``A`` per s
 
 ``op(X)`` applies all ``M_j`` column-wise; ``prec(R)`` an optional preconditioner. Residuals are
 measured in the 2-norm relative to ``||b_j||``; a zero right-hand side gives ``x_j = 0`` at once.
-All three return ``(x, relative residual norms (m,), steps)``.
+Each returns ``(x, relative residual norms (m,), steps)``; converged columns are frozen.
 """
 
 from __future__ import annotations

@@ -27,28 +27,24 @@ class Result(NamedTuple):
     iters: Array  # number of steps taken
 
 
-def _identity(X: Array) -> Array:
-    return X
-
-
-def _svqb(xp: Any, S: Array, BS: Array, drop: float) -> tuple[Array, Array, Array, Array]:
-    """B-orthonormalise the columns of ``S`` (given ``B S``): ``S C`` with ``(S C)^H B (S C) = I`` on
-    the kept columns, zero columns where the Gram matrix is numerically singular."""
-    G = herm(mH(S) @ BS)
+def _svqb(xp: Any, S: Array, BS: Array | None, drop: float) -> tuple[Array, Array | None, Array]:
+    """B-orthonormalise the columns of ``S`` (given ``B S``; ``None`` when ``B = I``): ``S C`` with
+    ``(S C)^H B (S C) = I`` on kept columns, zero columns where the Gram matrix is singular."""
+    G = herm(mH(S) @ (S if BS is None else BS))
     d = real(xp.linalg.diagonal(G))
     d = xp.where(d > 0, 1 / xp.sqrt(xp.where(d > 0, d, xp.ones_like(d))), xp.zeros_like(d))
-    G = G * d[:, None] * d[None, :]
+    G = G * xp.astype(d[:, None] * d[None, :], G.dtype)
     s, U = xp.linalg.eigh(G)
     keep = s > drop * xp.max(s)
     c = xp.where(keep, 1 / xp.sqrt(xp.where(keep, s, xp.ones_like(s))), xp.zeros_like(s))
-    C = (d[:, None] * U) * xp.astype(c, U.dtype)[None, :]
-    return S @ C, BS @ C, C, keep
+    C = (xp.astype(d, U.dtype)[:, None] * U) * xp.astype(c, U.dtype)[None, :]
+    return S @ C, None if BS is None else BS @ C, keep
 
 
-def _project(S: Array, BS: Array, X: Array, BX: Array) -> tuple[Array, Array, Array]:
-    """Remove the B-components along B-orthonormal ``X``: ``S - X (BX)^H S``; returns the coefficients."""
-    c = mH(BX) @ S
-    return S - X @ c, BS - BX @ c, c
+def _project(S: Array, BS: Array | None, X: Array, BX: Array | None) -> tuple[Array, Array | None]:
+    """Remove the B-components along B-orthonormal ``X``: ``S - X (BX)^H S``."""
+    c = mH(X if BX is None else BX) @ S
+    return S - X @ c, None if BS is None else BS - BX @ c
 
 
 def lobpcg(
@@ -58,25 +54,24 @@ def lobpcg(
     """Lowest ``m = X0.shape[1]`` Ritz pairs of ``(A, B)``; stops when the first ``k`` residuals
     ``||A x_j - θ_j B x_j|| <= tol * max_i |θ_i|`` or after ``maxiter`` steps."""
     xp = namespace(X0)
-    B = B or _identity
-    T = T or _identity
+    Bf = B or (lambda X: None)  # None stands for B X = X: no products, no bookkeeping
+    T = T or (lambda X: X)
     m = X0.shape[1]
     drop = 100 * eps(X0)
 
-    X, BX, _, _ = _svqb(xp, X0, B(X0), drop)
-    X, BX, _, _ = _svqb(xp, X, BX, drop)
+    X, BX, _ = _svqb(xp, X0, Bf(X0), drop)
+    X, BX, _ = _svqb(xp, X, BX, drop)
     AX = A(X)
     theta, Y = xp.linalg.eigh(herm(mH(X) @ AX))
-    X, AX, BX = X @ Y, AX @ Y, BX @ Y
-    zero = xp.zeros_like(X)
+    X, AX = X @ Y, AX @ Y
+    BX = None if BX is None else BX @ Y
 
     def residual(theta, X, AX, BX):
-        R = AX - BX * xp.astype(theta, X.dtype)[None, :]
+        R = AX - (X if BX is None else BX) * xp.astype(theta, X.dtype)[None, :]
         scale = xp.max(xp.abs(theta))
         return R, cnorm(xp, R) / xp.where(scale > 0, scale, xp.ones_like(scale))
 
     R, res = residual(theta, X, AX, BX)
-    it = xp.asarray(0)
 
     def cond(state):
         it, res = state[-2], state[-1]
@@ -88,18 +83,17 @@ def lobpcg(
         # rounding noise, which normalisation would blow up.
         live = xp.astype(res > tol, X.dtype)[None, :]
         S = xp.concat([T(R) * live, P * live], axis=1)
-        BS = B(S)
-        S, BS, _ = _project(S, BS, X, BX)
-        S, BS, _, _ = _svqb(xp, S, BS, drop)
-        S, BS, _ = _project(S, BS, X, BX)
-        S, BS, _, keep = _svqb(xp, S, BS, drop)
+        BS = Bf(S)
+        S, BS = _project(S, BS, X, BX)
+        S, BS, _ = _svqb(xp, S, BS, drop)
+        S, BS = _project(S, BS, X, BX)
+        S, BS, keep = _svqb(xp, S, BS, drop)
         # Products of the new directions are computed, not combined: combining them would multiply
         # rounding errors by the normalisation of nearly dependent directions.
         AS = A(S)
-        BS = BS if B is _identity else B(S)
+        BS = None if B is None else B(S)
         Z = xp.concat([X, S], axis=1)
         AZ = xp.concat([AX, AS], axis=1)
-        BZ = xp.concat([BX, BS], axis=1)
         H = herm(mH(Z) @ AZ)
         active = xp.concat([xp.ones((m,), dtype=keep.dtype), keep])
         big = 10 * (1 + xp.max(xp.abs(H))) * H.shape[0]
@@ -108,12 +102,13 @@ def lobpcg(
         th, Y = xp.linalg.eigh(H)
         Y = Y[:, :m]
         theta = th[:m]
-        X, AX, BX = Z @ Y, AZ @ Y, BZ @ Y
+        X, AX = Z @ Y, AZ @ Y
+        BX = None if B is None else xp.concat([BX, BS], axis=1) @ Y
         P = S @ Y[m:, :]
         R, res = residual(theta, X, AX, BX)
         return X, AX, BX, P, theta, R, it + 1, res
 
-    state = (X, AX, BX, zero, theta, R, it, res)
+    state = (X, AX, BX, xp.zeros_like(X), theta, R, xp.asarray(0), res)
     X, AX, BX, P, theta, R, it, res = while_loop(xp, cond, body, state)
     return Result(theta, X, res, it)
 

@@ -113,12 +113,12 @@ class _Eigsh(torch.autograd.Function):
         report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
         ctx.cfg, ctx.opA, ctx.opB = cfg, opA, opB
         ctx.save_for_backward(w, V, gap)
-        ctx.mark_non_differentiable(res, gap)
-        ctx.iters = iters
-        return w, V, res, gap
+        its = torch.tensor(iters)
+        ctx.mark_non_differentiable(res, gap, its)
+        return w, V, res, gap, its
 
     @staticmethod
-    def backward(ctx, wbar, Vbar, _res, _gap):
+    def backward(ctx, wbar, Vbar, _res, _gap, _its):
         w, V, gap = ctx.saved_tensors
         cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
         routine = "eigsh"
@@ -251,8 +251,8 @@ def eigsh(
         rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
     X0 = _start(n, m, dt, _device(opA), v0)
     params_all = opA.params + (() if opB is None else opB.params)
-    w, V, res, gap = _Eigsh.apply(cfg, opA, opB, X0, *params_all)
-    return (w, V, _info(w, res, -1, gap)) if return_info else (w, V)
+    w, V, res, gap, its = _Eigsh.apply(cfg, opA, opB, X0, *params_all)
+    return (w, V, _info(w, res, int(its), gap)) if return_info else (w, V)
 
 
 def eigs(
