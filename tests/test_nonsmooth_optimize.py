@@ -147,7 +147,7 @@ def test_quarter_wave_stack_maximises_1d_gap_midgap_in_box():
     obj = neg_gap_midgap(1, squared=True)
     _fd_check_phi(obj, np.array([2.0, 5.0]))
     rng = np.random.default_rng(8)
-    res = minimize(fam, obj, 6.5 + rng.random(N), bounds=(1.0, 12.0), maxiter=150)
+    res = minimize(fam, obj, 6.5 + rng.random(N), bounds=(1.0, 12.0), maxiter=150, extra=2)
     assert res.converged
     assert np.all(np.diff(res.history.f) <= 1e-12)  # monotone
     ratio, theory = -res.f, 4 / np.pi * np.arcsin((np.sqrt(12) - 1) / (np.sqrt(12) + 1))
