@@ -1,10 +1,16 @@
-import jax
+import os
+
+# Tests run two pytest workers on two cores: one BLAS / XLA thread each avoids oversubscription.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+from frameworks import FRAMEWORKS  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-
-import pytest
-
-from frameworks import FRAMEWORKS
 
 
 @pytest.fixture(params=sorted(FRAMEWORKS))

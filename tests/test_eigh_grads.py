@@ -183,25 +183,26 @@ def test_float32(fw):
         np.testing.assert_allclose(g32, g64, atol=2e-4 * np.abs(g64).max())
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     sizes=st.lists(st.integers(1, 4), min_size=1, max_size=4),
     complex_=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_property_clustered_spectra(sizes, complex_, seed):
-    """Hypothesis: random cluster sizes (1..4, so exact clusters of 2-4), losses on whole clusters."""
-    from frameworks import JaxFW, TorchFW
+    """Hypothesis: random cluster sizes (1..4, so exact clusters of 2-4), losses on whole clusters.
+    Run on PyTorch (eager, no compilation per shape); the JAX front end registers the same neutral
+    rules and is swept by the parametrised tests above."""
+    from frameworks import TorchFW
 
+    fw = TorchFW()
     rng = np.random.default_rng(seed)
     spectrum = np.repeat(np.arange(len(sizes)) * 1.5 + rng.uniform(0, 0.5), sizes)
-    A0 = with_spectrum(rng, spectrum, complex_)
+    A = fw.asarray(with_spectrum(rng, spectrum, complex_))
     k = sizes[0]
-    for fw in (JaxFW(), TorchFW()):
-        A = fw.asarray(A0)
 
-        def loss(A):
-            w, V = fw.eg.eigh(fw.herm(A))
-            return V[:, :k] @ fw.conjT(V[:, :k]), fw.xp.exp(w[:k]).sum()
+    def loss(A):
+        w, V = fw.eg.eigh(fw.herm(A))
+        return V[:, :k] @ fw.conjT(V[:, :k]), fw.xp.exp(w[:k]).sum()
 
-        check_grads(loss, (A,), n_directions=1)
+    check_grads(loss, (A,), n_directions=1)
