@@ -17,7 +17,6 @@ from pathlib import Path
 THREADS = "2"
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = THREADS
-os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=2"
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
