@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rows = []
+    load_start = os.getloadavg()[0]
     for n in args.sizes:
         A = np.random.default_rng(n).standard_normal((n, n))
         for fw, cases in (("torch", torch_cases(A)), ("jax (jit)", jax_cases(A))):
@@ -135,9 +136,10 @@ def main() -> None:
         "`jax.lax.linalg.eig(enable_eigvec_derivs=True)` (`jnp.linalg.eig` refuses eigenvector "
         "derivatives). Losses: eig `Σ Re w + Σ C∘|V|²`; svd `Σ s + Σ C∘|U|² + Σ C∘|Vh|²` "
         "(gauge-invariant; ours with the default gauge='raise' checks). Ratio = eigengrad / native "
-        "(1.00 = same speed; target <= 1.05), of medians and of minima. The 2 cores were shared with "
-        "other jobs while this ran (load average 5-7), which makes medians noisy; the minimum is the "
-        "less disturbed estimate of the intrinsic cost.",
+        "(1.00 = same speed; target <= 1.05), of medians and of minima. The cores may be shared with "
+        f"other jobs (1-minute load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
+        "end), which makes medians noisy; the minimum is the less disturbed estimate of the intrinsic "
+        "cost.",
         "",
         "| op | mode | n | framework | native median (ms) | eigengrad median (ms) | ratio | native min (ms) "
         "| eigengrad min (ms) | ratio of min |",
