@@ -94,7 +94,7 @@ def run(pol: str, m: int, design: geometry.Design, ops: operators.BlochOperators
           f"{ops.nbands} bands at {len(ops.k)} wavevectors, eigengrad.nonsmooth method={method!r}")
 
     def log(it: int, R: float, sec: float) -> None:
-        print(f"  it {it:3d}   gap/midgap {100 * R:8.3f} %   {sec:6.1f} s", flush=True)
+        print(f"  step {it:3d}   gap/midgap {100 * R:8.3f} %   {sec:6.1f} s", flush=True)
 
     res = maximize_gap(fam, m, theta0, iterations=iterations, method=method, log=log)
     print(f"  {res.message} after {res.iterations} iterations, {res.seconds[-1]:.1f} s")

@@ -63,14 +63,14 @@ def structure(path: Path, lattice: Lattice, maps: dict[str, np.ndarray], cells: 
 
 
 def history(path: Path, runs: dict[str, np.ndarray], reference: dict[str, float] | None = None) -> Path:
-    """Gap–midgap ratio (%) per iteration for each run, with horizontal reference lines."""
+    """Gap–midgap ratio (%) per reported optimizer step for each run, with horizontal reference lines."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for label, r in runs.items():
         ax.plot(np.arange(len(r)), 100 * np.asarray(r), marker="o", ms=3, label=label)
     for label, v in (reference or {}).items():
         ax.axhline(100 * v, ls="--", lw=0.8, color="k")
         ax.text(0, 100 * v, label, fontsize=7, va="bottom")
-    ax.set_xlabel("iteration")
+    ax.set_xlabel("optimizer step (as reported to the callback)")
     ax.set_ylabel("gap–midgap ratio (%)")
     ax.set_ylim(max(-30, ax.get_ylim()[0]), None)
     ax.grid(alpha=0.3)
