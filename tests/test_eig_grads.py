@@ -92,15 +92,14 @@ def test_real_input_gives_complex_output_and_real_gradient(fw):
 
 @pytest.mark.parametrize("complex_", [False, True])
 def test_non_normal(fw, complex_):
-    """Eigenvector condition number 1e3: still FD-exact. Forward and reverse mode are checked
-    separately: they agree to about eps * κ(V), looser than check_grads' transposition test."""
+    """Eigenvector condition number 1e3: still FD-exact; forward and reverse mode agree to about
+    eps * κ(V), so the transposition test is given that tolerance."""
     torch_only(fw)
     rng = np.random.default_rng(3)
     A0 = similar(rng, np.linspace(1, 3, 7) + (0.5j if complex_ else 0) * np.arange(7), complex_, cond=1e3)
     A = fw.asarray(A0)
     M = fw.asarray(rand(rng, (7, 7), True))
-    for mode in ("fwd", "rev"):
-        check_grads(losses(fw, M), (A,), n_directions=1, step=1e-5, modes=(mode,))
+    check_grads(losses(fw, M), (A,), n_directions=1, step=1e-5, transpose_rtol=1e3 * 2.2e-16 * 1e3)
 
 
 def test_eigvals_gradient_is_left_right_outer_product(fw):

@@ -91,10 +91,13 @@ def report_values(w: np.ndarray, spread: np.ndarray, scale: np.ndarray, mode: st
         return
     warnings.warn(
         f"{routine}: the loss weights eigenvalues inside a degenerate cluster unequally (relative "
-        f"spread {float(np.max(rel)):.2e}). Individual eigenvalues of a cluster are not differentiable: "
-        "the gradient returned is one generalized (Clarke) gradient, from the basis the solver "
-        "returned. Use a function of the whole cluster (its sum or mean), eigengrad's nonsmooth "
-        "tools, or a smaller cluster_rtol if the eigenvalues are only close.",
+        f"spread {float(np.max(rel)):.2e}). Either the loss is not differentiable there (one eigenvalue "
+        "of a cluster, such as λ_max at a crossing: the gradient returned is one generalized (Clarke) "
+        "gradient, from the basis the solver returned), or it is smooth but needs in-cluster couplings "
+        "that the cotangents of (w, V) cannot carry (a matrix function V f(Λ) V^H with f' varying on "
+        "the cluster, second derivatives of eigenvector losses): those are dropped. Use a function of the "
+        "whole cluster (its sum, its projector), eigengrad's nonsmooth tools, or a smaller cluster_rtol "
+        "if the eigenvalues are only close.",
         DegeneracyWarning,
         stacklevel=3,
     )

@@ -49,28 +49,18 @@ ad.primitive_jvps[probe_p] = _jvp
 
 def _measure(ct, w, V, same, kind):
     # JAX cotangents of complex outputs are the conjugate of ∂L/∂Re + i ∂L/∂Im.
-    bar = jnp.conj(ct)
-    if kind in _MEASURES:
-        return _MEASURES[kind](bar, w, V, same)
-    if kind == "vectors":
-        X = mH(V) @ bar
-        return w, skew_defect(X, same), jnp.max(jnp.abs(X), axis=(-2, -1))
-    return w, cluster_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1)
+    return _MEASURES[kind](jnp.conj(ct), w, V, same)
 
 
 def _transpose(ct, t, w, V, same, *, kind, mode, routine):
     if type(ct) is not ad.Zero:
         args = _measure(ct, w, V, same, kind)
-        report = _REPORTS.get(kind) or (_report.report_vectors if kind == "vectors" else _report.report_values)
-        gate = _GATES.get(kind)
+        report, gate = _REPORTS[kind], _GATES[kind]
         if any(isinstance(a, jax.core.Tracer) for a in args):
             traced_mode = "warn" if mode == "raise" else mode
             callback = partial(jax.debug.callback, partial(report, mode=traced_mode, routine=routine), *args)
-            if gate is None:
-                callback()
-            else:  # only a defect goes to the host
-                jax.lax.cond(gate(*args), callback, lambda: None)
-        elif gate is None or bool(gate(*args)):
+            jax.lax.cond(gate(*args), callback, lambda: None)  # only a defect goes to the host
+        elif bool(gate(*args)):
             report(*(np.asarray(a) for a in args), mode=mode, routine=routine)
     return [ct, None, None, None]
 
@@ -117,7 +107,14 @@ def _measure_svd_values(bar, s, _, same):
     return (s, *svd_rules.value_defects(jnp.real(bar), *_svd_masks(same)))
 
 
+def _measure_vectors(bar, w, V, same):
+    X = mH(V) @ bar
+    return w, skew_defect(X, same), jnp.max(jnp.abs(X), axis=(-2, -1))
+
+
 _MEASURES = {  # compiled: eagerly, each would otherwise dispatch (and compile) op by op
+    "vectors": jax.jit(_measure_vectors),
+    "values": jax.jit(lambda bar, w, V, same: (w, cluster_spread(bar, same), jnp.max(jnp.abs(bar), axis=-1))),
     "eig_basis": jax.jit(lambda bar, w, V, same: (w, *eig_rules.basis_defect(bar, same))),
     "eig_phase": jax.jit(lambda bar, w, V, same: (w, *eig_rules.phase_defect(V, bar))),
     "eig_values": jax.jit(
@@ -127,6 +124,8 @@ _MEASURES = {  # compiled: eagerly, each would otherwise dispatch (and compile) 
     "svd_null": jax.jit(_measure_svd_null),
     "svd_values": jax.jit(_measure_svd_values),
 }
+
+
 def _exceeds(defect, scale):
     """Any ``defect`` above the gauge tolerance ``sqrt(eps)`` relative to ``scale`` (as ``_report``)."""
     tol = float(np.sqrt(np.finfo(defect.dtype).eps))
@@ -135,6 +134,8 @@ def _exceeds(defect, scale):
 
 
 _GATES = {  # decided on the device: clean cotangents (the usual case) cost no host transfer
+    "vectors": jax.jit(lambda w, defect, scale: _exceeds(defect, scale)),
+    "values": jax.jit(lambda w, spread, scale: _exceeds(spread, scale)),
     "eig_basis": jax.jit(lambda w, defect, scale: _exceeds(defect, scale)),
     "eig_phase": jax.jit(lambda w, defect, scale: _exceeds(defect, scale)),
     "eig_values": jax.jit(lambda w, spread, scale: _exceeds(spread, scale)),
@@ -143,6 +144,8 @@ _GATES = {  # decided on the device: clean cotangents (the usual case) cost no h
     "svd_values": jax.jit(lambda s, spread, at_zero, scale: _exceeds(spread, scale) | _exceeds(at_zero, scale)),
 }
 _REPORTS = {
+    "vectors": _report.report_vectors,
+    "values": _report.report_values,
     "eig_basis": _report.report_vectors,
     "eig_phase": _report.report_vectors,
     "eig_values": _report.report_values,
