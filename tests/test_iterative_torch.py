@@ -76,3 +76,33 @@ def test_one_vjp_whatever_the_iteration_count():
         (w.sum() + (M * V.abs() ** 2).sum()).backward()
         assert calls["grad"] == 1
     assert forward_calls[1] > forward_calls[0] + 5
+
+
+def test_forward_mode_dense_matches_eigh():
+    """Forward-mode AD (dual tensors) of eigsh on dense A (and B) against dense eigh's JVP."""
+    import torch.autograd.forward_ad as fwAD
+
+    from test_iterative_problems import laplacian_1d, mass_1d
+
+    rng = np.random.default_rng(3)
+    k = 4
+    A = torch.tensor((laplacian_1d(144)).toarray())
+    B = torch.tensor(mass_1d(144).toarray())
+    dA = torch.tensor(rng.standard_normal((144, 144)))
+    dA = dA + dA.T
+    dB = torch.diag(torch.tensor(rng.random(144)))
+
+    def tangents(fn, B, dB):
+        with fwAD.dual_level():
+            w, V = fn(fwAD.make_dual(A, dA), None if B is None else fwAD.make_dual(B, dB))
+            return fwAD.unpack_dual(w).tangent, fwAD.unpack_dual(V.abs() ** 2).tangent
+
+    def dense(A, B):
+        w, V = et.eigh(A) if B is None else et.eigh(A, B)
+        return w[:k], V[:, :k]
+
+    for b, db in ((None, None), (B, dB)):
+        dw, dP = tangents(lambda A, B: et.eigsh(A, k, B=B), b, db)
+        rw, rP = tangents(dense, b, db)
+        assert (dw - rw).abs().max() < 1e-7 * rw.abs().max()
+        assert (dP - rP).abs().max() < 1e-7 * rP.abs().max()

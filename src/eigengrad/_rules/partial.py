@@ -125,3 +125,42 @@ def phase_defect(V: Array, Vbar: Array) -> tuple[Array, Array]:
     d = xp.abs(xp.imag(xp.linalg.diagonal(X))) if xp.isdtype(X.dtype, "complex floating") else xp.zeros(
         (X.shape[0],), dtype=X.dtype)
     return diag_embed(d), xp.max(xp.abs(X))
+
+
+def hermitian_jvp(
+    A: Op, w: Array, V: Array, dAV: Array, *, B: Op | None = None, BV: Array | None = None,
+    dBV: Array | None = None, T: Op | None = None, sign: float = 1.0, method: str = "cg",
+    tol: float, maxiter: int, rtol: float,
+) -> tuple[Array, Array, AdjointInfo]:
+    """Tangents of §5a: with ``R = dA V - dB V diag(w)`` (``dB = 0`` when ``B`` is None),
+    ``dw = Re diag(V^H R)``, ``dV = V C + z`` where ``C = F ∘ (V^H R) - ½ same ∘ (V^H dB V)`` and
+    ``z_i ∈ range(P)`` solves ``P^H (A - λ_i B) P z_i = -P^H r_i`` (the same projected systems as
+    the reverse rule)."""
+    xp = namespace(V)
+    same = sorted_clusters(w, rtol)
+    F = inverse_gaps(w, same)
+    wc = xp.astype(w, V.dtype)
+    Rt = dAV if dBV is None else dAV - dBV * wc[None, :]
+    Pm = mH(V) @ Rt
+    dw = real(xp.linalg.diagonal(Pm))
+    C = F * Pm
+    if dBV is not None:
+        PB = mH(V) @ dBV
+        C = C - xp.where(same, PB, xp.zeros_like(PB)) / 2
+    BV = V if B is None else BV
+
+    def project_out(Z):
+        return Z - V @ (mH(BV) @ Z)
+
+    def project_in(Y):
+        return Y - BV @ (mH(V) @ Y)
+
+    def op(Z):
+        Z = project_out(Z)
+        BZ = Z if B is None else B(Z)
+        return sign * project_in(A(Z) - BZ * wc[None, :])
+
+    prec = (lambda R: project_out(project_in(R))) if T is None else (lambda R: project_out(T(project_in(R))))
+    solve = {"cg": krylov.cg, "minres": krylov.minres}[method]
+    z, res, iters = solve(op, -sign * project_in(Rt), prec=prec, tol=tol, maxiter=maxiter)
+    return dw, V @ C + project_out(z), AdjointInfo(res, iters)

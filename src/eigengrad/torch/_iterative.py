@@ -3,8 +3,9 @@ dense, sparse or matrix-free operator): an ``autograd.Function`` whose forward i
 (native LOBPCG on any device, host ARPACK, or a user callable) and whose backward solves the adjoint
 systems of ``eigengrad._rules.partial`` and then calls ``torch.autograd.grad`` through the operator's
 product ONCE, with the whole block of adjoint vectors (design/adjoints.md §5). Nothing is
-differentiated through the iterations. Reverse mode only; ``torch.func`` transforms are not
-supported (the backward of a matrix-free operator needs ``torch.autograd.grad``).
+differentiated through the iterations. Forward mode (``jvp``) for ``eigsh`` on dense matrices, with
+the same projected solves; ``torch.func`` transforms are not supported (the backward of a
+matrix-free operator needs ``torch.autograd.grad``).
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ class _Eigsh(torch.autograd.Function):
                 gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full((k,), torch.inf, dtype=rdt)
                 res, iters = _residuals(Aop, Bop, w, V), -1
         report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
+        w, V = w.clone(), V.clone()  # own storage: outputs must not be views (forward-mode AD)
         ctx.cfg, ctx.opA, ctx.opB = cfg, opA, opB
         ctx.save_for_backward(w, V, gap)
+        ctx.save_for_forward(w, V)
         its = torch.tensor(iters)
         ctx.mark_non_differentiable(res, gap, its)
         return w, V, res, gap, its
@@ -140,6 +143,27 @@ class _Eigsh(torch.autograd.Function):
             report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
         grads = opA.cotangent(V, a) + (() if opB is None else opB.cotangent(V, b))
         return (None, None, None, None, *grads)
+
+    @staticmethod
+    def jvp(ctx, _cfg, _opA, _opB, _X0, *dparams):
+        w, V = ctx.saved_tensors
+        cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
+        for op in (opA, opB):
+            if op is not None and op.kind not in ("dense", "scipy"):
+                raise NotImplementedError("eigsh: forward-mode AD is implemented for dense matrices only; "
+                                          "use reverse mode (backward) for sparse and matrix-free operators")
+        nA = len(opA.params)
+        dA = dparams[0] if nA else None
+        dB = dparams[nA] if (opB is not None and opB.params) else None
+        with torch.no_grad():
+            dAV = torch.zeros_like(V) if dA is None else dA @ V
+            Bop = None if opB is None else opB.apply
+            dw, dV, info = rules.hermitian_jvp(
+                opA.apply, w, V, dAV, B=Bop, BV=None if Bop is None else Bop(V),
+                dBV=None if opB is None else (torch.zeros_like(V) if dB is None else dB @ V), T=cfg["T"],
+                sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
+        report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine="eigsh")
+        return dw, dV, None, None, None
 
 
 class _Eigs(torch.autograd.Function):
