@@ -39,22 +39,25 @@ class EigInfo(NamedTuple):
     grad_error: jax.Array
 
 
-def _sel(op: Operator | None, args: dict | None, width: int) -> tuple[Callable | None, tuple]:
-    """The (hashable, static) function of ``op`` for blocks of ``width`` columns and its arrays."""
+def _sel(op: Operator | None, args: dict | None, widths: tuple) -> tuple[tuple | None, tuple]:
+    """The (hashable, static) functions of ``op`` for blocks of each width in ``widths`` (one for
+    every width when ``op`` is width-agnostic) and their arrays."""
     if op is None:
         return None, ()
-    d, nd = args[None if None in args else width]
-    return op.fn(width), d + nd
+    keys = (None,) if None in args else widths
+    return tuple((w, op.fn(w)) for w in keys), tuple(args[w][0] + args[w][1] for w in keys)
 
 
-def _mv(fn, consts, real):
-    if fn is None:
+def _mv(fns, consts, real):
+    if fns is None:
         return None
+    table = {w: (fn, c) for (w, fn), c in zip(fns, consts)}
 
     def mv(X):
+        fn, c = table[None] if None in table else table[X.shape[1]]
         if real and jnp.iscomplexobj(X):
-            return fn(X.real, *consts) + 1j * fn(X.imag, *consts)
-        return fn(X, *consts)
+            return fn(X.real, *c) + 1j * fn(X.imag, *c)
+        return fn(X, *c)
     return mv
 
 
@@ -205,7 +208,7 @@ def eigsh(
         raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
     _check_k(k, size, routine)
     m = _block(k, size, block_size, routine)
-    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, (k, m), routine)
+    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, (k, m, 2 * m), routine)
     n = opA.n
     rdt = jnp.finfo(dt).dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
@@ -217,10 +220,10 @@ def eigsh(
     rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
     X0 = _start(n, m, dt, v0)
 
-    def static(cA, cB, cT, width):
-        fA, a = _sel(opA, cA, width)
-        fB, b = _sel(opB, cB, width)
-        fT, t = _sel(opT, cT, width)
+    def static(cA, cB, cT, widths):
+        fA, a = _sel(opA, cA, widths)
+        fB, b = _sel(opB, cB, widths)
+        fT, t = _sel(opT, cT, widths)
         rB = None if opB is None else opB.real
         return (a, b, t), dict(fA=fA, rA=opA.real, fB=fB, rB=rB, fT=fT)
 
@@ -231,7 +234,7 @@ def eigsh(
 
     def solve(cA, cB, cT, X0):
         if solver == "lobpcg":
-            arrays, fns = static(cA, cB, cT, m)
+            arrays, fns = static(cA, cB, cT, (m, 2 * m))  # X0 and the search block [W, P]
             return _lobpcg(X0, *arrays, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **fns)
         Aop = opA.bind(cA)
         Bop = None if opB is None else opB.bind(cB)
@@ -239,8 +242,8 @@ def eigsh(
             if not _concrete(cA, cB):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values; "
                                  "under jit use solver='lobpcg'")
-            hB = None if opB is None else host_operator(opB, cB)
-            w_all, V_all = arpack.eigsh(host_operator(opA, cA), k, which=which, sigma=sigma, B=hB,
+            hB = None if opB is None else host_operator(opB, cB, dt)
+            w_all, V_all = arpack.eigsh(host_operator(opA, cA, dt), k, which=which, sigma=sigma, B=hB,
                                         v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
         else:
             T = None if opT is None else opT.bind(cT)
@@ -270,7 +273,7 @@ def eigsh(
                   routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
         _emit(report.cut, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
-        arrays, fns = static(cA, cB, cT, k)
+        arrays, fns = static(cA, cB, cT, (k,))
         a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, *arrays, sign=sign, method=method, tol=atol,
                                                 maxiter=amax, rtol=rtol, **fns)
         _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
@@ -341,7 +344,7 @@ def eigs(
         if solver == "arpack":
             if not _concrete(cA):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values")
-            w_all, V_all = arpack.eigs(host_operator(opA, cA), k, which=which, sigma=sigma,
+            w_all, V_all = arpack.eigs(host_operator(opA, cA, dt), k, which=which, sigma=sigma,
                                        v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
         else:
             w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
@@ -368,7 +371,7 @@ def eigs(
             _emit(_report.report_vectors, w, defect, scale, mode=gauge, routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
         _emit(report.simple, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
-        fA, a_args = _sel(opA, cA, k)
+        fA, a_args = _sel(opA, cA, (k,))
         a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, a_args, fA=fA, rA=opA.real, method=adjoint_solver,
                                            tol=atol, maxiter=amax, restart=restart)
         _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)

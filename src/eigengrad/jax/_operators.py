@@ -196,8 +196,9 @@ def as_operator(A: Any, *, n: int | None, dtype: Any, hermitian: bool, widths: I
     return Operator({None: _dense}, {None: ((M,), ())}, M.shape[0], M.dtype, "dense", hermitian)
 
 
-def host_operator(op: Operator, args: dict) -> Any:
-    """A SciPy form of ``op`` with concrete ``args``, for the ARPACK backend."""
+def host_operator(op: Operator, args: dict, dtype: Any) -> Any:
+    """A SciPy form of ``op`` with concrete ``args``, for the ARPACK backend, acting on vectors of
+    the working ``dtype`` (complex when the problem is, even for a real operator)."""
     if op.kind == "scipy":
         return op.source
     if op.kind == "dense":
@@ -207,5 +208,6 @@ def host_operator(op: Operator, args: dict) -> Any:
         data, idx = np.asarray(data), np.asarray(idx)
         return sp.csr_matrix((data, (idx[:, 0], idx[:, 1])), shape=(op.n, op.n))
     mv = jax.jit(op.bind(args))
-    mm = lambda X: np.asarray(mv(jnp.asarray(X.reshape(op.n, -1))))  # noqa: E731
-    return sla.LinearOperator((op.n, op.n), matvec=lambda x: mm(x)[:, 0], matmat=mm, dtype=np.dtype(op.dtype))
+    dt = np.dtype(dtype)
+    mm = lambda X: np.array(mv(jnp.asarray(X.reshape(op.n, -1), dt)), dtype=dt)  # noqa: E731 (writable copy)
+    return sla.LinearOperator((op.n, op.n), matvec=lambda x: mm(x)[:, 0], matmat=mm, dtype=dt)

@@ -100,8 +100,8 @@ class _Eigsh(torch.autograd.Function):
                 gap, iters = rules.cut_gap(w, guard), int(iters)
             else:
                 if solver == "arpack":
-                    w_all, V_all = arpack.eigsh(host_operator(opA), k, which=which, sigma=sigma,
-                                                B=None if opB is None else host_operator(opB),
+                    w_all, V_all = arpack.eigsh(host_operator(opA, X0.dtype), k, which=which, sigma=sigma,
+                                                B=None if opB is None else host_operator(opB, X0.dtype),
                                                 v0=_np(X0[:, 0]), tol=cfg["tol"], maxiter=cfg["maxiter"])
                 else:
                     w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],
@@ -173,7 +173,7 @@ class _Eigs(torch.autograd.Function):
         cdt = torch.promote_types(X0.dtype, torch.complex64)
         with torch.no_grad():
             if solver == "arpack":
-                w_all, V_all = arpack.eigs(host_operator(opA), k, which=which, sigma=sigma, v0=_np(X0[:, 0]),
+                w_all, V_all = arpack.eigs(host_operator(opA, X0.dtype), k, which=which, sigma=sigma, v0=_np(X0[:, 0]),
                                            tol=cfg["tol"], maxiter=cfg["maxiter"])
             else:
                 w_all, V_all = solver(opA.apply, k, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],

@@ -147,8 +147,9 @@ def as_operator(A: Any, *, n: int | None, dtype: torch.dtype | None, params: Seq
     raise TypeError(f"{routine}: {name} must be a tensor, a SciPy matrix/LinearOperator or a function, got {type(A).__name__}")
 
 
-def host_operator(op: Operator) -> Any:
-    """A SciPy form of ``op`` for the ARPACK backend."""
+def host_operator(op: Operator, dtype: torch.dtype) -> Any:
+    """A SciPy form of ``op`` for the ARPACK backend, acting on vectors of the working ``dtype``
+    (complex when the problem is, even for a real operator)."""
     if op.kind == "scipy":
         return op.host
     if op.kind == "dense":
@@ -157,8 +158,8 @@ def host_operator(op: Operator) -> Any:
         M = op.params[0].detach().to_sparse_coo().coalesce().cpu()
         idx, val = M.indices().numpy(), M.values().numpy()
         return sp.csr_matrix((val, (idx[0], idx[1])), shape=(op.n, op.n))
-    to_np = lambda Y: Y.cpu().numpy()  # noqa: E731
     dev = op.params[0].device if op.params else None
-    mm = lambda X: to_np(op.apply(torch.as_tensor(X.reshape(op.n, -1), device=dev)))  # noqa: E731
-    return sla.LinearOperator((op.n, op.n), matvec=lambda x: mm(x)[:, 0], matmat=mm,
-                              dtype=np.dtype(str(op.dtype).replace("torch.", "")))
+    dt = np.dtype(str(dtype).replace("torch.", ""))
+    mm = lambda X: np.array(op.apply(torch.as_tensor(X.reshape(op.n, -1).astype(dt), device=dev)).cpu(),  # noqa: E731
+                            dtype=dt)
+    return sla.LinearOperator((op.n, op.n), matvec=lambda x: mm(x)[:, 0], matmat=mm, dtype=dt)
