@@ -20,7 +20,7 @@ def square(n1=N1):
 
 
 def test_cut_cluster_raises(fw):
-    from eigengrad._solvers.report import ClusterCutError
+    from eigengrad.errors import ClusterCutError
 
     A = fw.asarray(square())  # λ1 = λ2 (indices 1, 2): k = 2 cuts that pair
     with pytest.raises(ClusterCutError, match="increase k|Increase k"):

@@ -18,6 +18,10 @@ class DegeneracyWarning(UserWarning):
     differentiable: the gradient returned is one generalized (Clarke) gradient."""
 
 
+class ClusterCutError(EigengradError, ValueError):
+    """A degenerate cluster is cut by the k-th computed eigenvalue: its truncated adjoint is singular."""
+
+
 class ConvergenceError(EigengradError, RuntimeError):
     """An iterative solver (forward or adjoint) did not converge."""
 

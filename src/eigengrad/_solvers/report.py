@@ -7,13 +7,9 @@ import warnings
 
 import numpy as np
 
-from ..errors import ConvergenceError, ConvergenceWarning, DegeneracyWarning, EigengradError
+from ..errors import ClusterCutError, ConvergenceError, ConvergenceWarning, DegeneracyWarning
 
 FAILURE_MODES = ("raise", "warn")
-
-
-class ClusterCutError(EigengradError, ValueError):
-    """A degenerate cluster is cut by the k-th computed eigenvalue: its adjoint is singular."""
 
 
 def check_mode(on_failure: str) -> str:
