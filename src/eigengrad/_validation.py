@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._backend import Array, namespace
+from ._backend import Array, mH, namespace
 
 
 def check_matrix(A: Array, name: str, routine: str, square: bool = True) -> None:
@@ -45,19 +45,22 @@ def hermitian_rtol(dtype: np.dtype) -> float:
     return math.sqrt(float(np.finfo(np.dtype(dtype)).eps))
 
 
-def check_values(A: np.ndarray, name: str, routine: str, hermitian: bool) -> None:
-    """Finite entries and (optionally) Hermitian symmetry of a concrete array."""
-    A = np.asarray(A)
-    if not np.all(np.isfinite(A)):
-        bad = np.argwhere(~np.isfinite(A))[0]
+def check_values(A: Array, name: str, routine: str, hermitian: bool) -> None:
+    """Finite entries and (optionally) Hermitian symmetry of a concrete array (NumPy, torch, or a
+    concrete JAX array), computed in its own namespace: two reductions in the usual case."""
+    xp = namespace(A)
+    if math.prod(A.shape) == 0:
+        return
+    scale = float(xp.linalg.vector_norm(A, ord=math.inf))  # max|A_ij|, one fused pass
+    if not math.isfinite(scale):  # NaN or inf propagate into the maximum
+        bad = np.argwhere(~np.isfinite(np.asarray(A.detach().cpu() if hasattr(A, "detach") else A)))[0]
         raise ValueError(
             f"{routine}: {name} has non-finite entries (first at index {tuple(int(k) for k in bad)}); "
             "eigenvalues of such a matrix are undefined. Check the computation that produced it."
         )
     if hermitian:
-        scale = np.max(np.abs(A)) if A.size else 0.0
-        asym = np.max(np.abs(A - np.conj(np.swapaxes(A, -1, -2)))) if A.size else 0.0
-        tol = hermitian_rtol(A.dtype)
+        asym = float(xp.linalg.vector_norm(A - mH(A), ord=math.inf))
+        tol = hermitian_rtol(np.dtype(str(A.dtype).replace("torch.", "")))
         if asym > tol * scale:
             raise ValueError(
                 f"{routine}: {name} is not Hermitian: max|{name} - {name}^H| = {asym:.3e} is "

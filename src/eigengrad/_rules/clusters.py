@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .._backend import Array, eps, namespace, real, stop_gradient
+from .._backend import Array, eps, mH, namespace, real, stop_gradient
 
 
 def default_rtol(x: Array) -> float:
@@ -41,12 +41,17 @@ def sorted_clusters(w: Array, rtol: float) -> Array:
     Sorted input lets a cluster be a run of consecutive eigenvalues whose neighbour gaps are all
     ``<= tol``: cluster ids are the cumulative count of larger gaps.
     """
+    ids = sorted_cluster_ids(w, rtol)
+    return ids[..., :, None] == ids[..., None, :]
+
+
+def sorted_cluster_ids(w: Array, rtol: float) -> Array:
+    """Cluster index of each ascending real eigenvalue, ``(..., n)``: ``0, 1, ...`` along the spectrum
+    (all distinct exactly when no two eigenvalues are closer than the tolerance)."""
     xp = namespace(w)
     w = stop_gradient(w)
-    tol = tolerance(w, rtol)
-    breaks = xp.astype((w[..., 1:] - w[..., :-1]) > tol, xp.int32)
-    ids = xp.cumulative_sum(breaks, axis=-1, include_initial=True)
-    return ids[..., :, None] == ids[..., None, :]
+    breaks = xp.astype((w[..., 1:] - w[..., :-1]) > tolerance(w, rtol), xp.int32)
+    return xp.cumulative_sum(breaks, axis=-1, include_initial=True)
 
 
 def general_clusters(w: Array, rtol: float) -> Array:
@@ -71,21 +76,23 @@ def inverse_gaps(w: Array, same: Array) -> Array:
     """
     xp = namespace(w)
     diff = w[..., None, :] - w[..., :, None]
-    safe = xp.where(same, xp.ones_like(diff), diff)
-    return xp.where(same, xp.zeros_like(diff), 1 / safe)
+    return xp.where(same, 0.0, 1 / xp.where(same, 1.0, diff))
 
 
-def skew_defect(X: Array, same: Array) -> Array:
-    """``|X - X^H| / 2`` restricted to cluster blocks (diagonal included), shape ``(..., n, n)``.
+def skew_part(X: Array) -> Array:
+    """``(X - X^H) / 2``: the only part of ``X = V^H V̄`` that the Hermitian rules use."""
+    return (X - mH(X)) / 2
+
+
+def skew_defect(X: Array, same: Array, *, skew: bool = False) -> Array:
+    """``|X - X^H| / 2`` restricted to cluster blocks (diagonal included), shape ``(..., n, n)``;
+    with ``skew=True``, ``X`` is already the skew part.
 
     For ``X = V^H V̄`` this is the part of the cotangent that rotates eigenvectors inside a cluster
     (or changes a phase): zero exactly when the loss is gauge invariant.
     """
     xp = namespace(X)
-    from .._backend import mH
-
-    d = xp.abs(X - mH(X)) / 2
-    return xp.where(same, d, xp.zeros_like(d))
+    return xp.where(same, xp.abs(X if skew else skew_part(X)), 0.0)
 
 
 def cluster_spread(wbar: Array, same: Array) -> Array:

@@ -9,7 +9,7 @@ import torch
 from .. import _forward, _report, _validation
 from .._backend import herm, mH
 from .._rules import eigh as rules
-from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, sorted_clusters
+from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, skew_part, sorted_clusters
 
 
 _ft = torch._C._functorch
@@ -30,24 +30,30 @@ def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
     return t
 
 
-def _check_cotangents(w, X, wbar, same, gauge, routine):
+def _check_cotangents(w, X, wbar, same, gauge, routine, Xs=None):
     """Gauge check of a backward pass: ``X = V^H V̄`` on cluster blocks, ``w̄`` inside clusters.
 
-    Runs on the unwrapped values with functorch dispatch off, so it also works inside
+    ``Xs``, the skew part of ``X``, saves recomputing it when the caller has it. Runs on the
+    unwrapped values with functorch dispatch off, so it also works inside
     ``torch.func.grad``/``jacfwd``; only small reductions move to the host."""
     if gauge == "ignore":
         return
-    w, X, wbar, same = (_readable(t) for t in (w, X, wbar, same))
+    w, X, Xs, wbar, same = (_readable(t) for t in (w, X, Xs, wbar, same))
     if w is None:
         return
     host = lambda a: a.detach().cpu().numpy()  # noqa: E731
     with torch.no_grad(), torch._C._DisableFuncTorch():
         tol = _report.gauge_tolerance(host(w[..., :0]).dtype)
+        singletons = bool(torch.all(same.sum(dim=(-2, -1)) == same.shape[-1]))
         if X is not None:
-            defect, scale = skew_defect(X, same), torch.amax(X.abs(), dim=(-2, -1))
-            if bool(torch.any(torch.amax(defect, dim=(-2, -1)) > tol * scale)):  # one sync; details only if needed
+            scale = torch.linalg.vector_norm(X, ord=float("inf"), dim=(-2, -1))
+            worst = (X.diagonal(dim1=-2, dim2=-1).imag.abs().amax(dim=-1) if singletons and X.is_complex()
+                     else torch.zeros_like(scale) if singletons  # real X, no clusters: no gauge freedom
+                     else torch.amax(skew_defect(X if Xs is None else Xs, same, skew=Xs is not None), dim=(-2, -1)))
+            if bool(torch.any(worst > tol * scale)):  # one sync; the full defect only on a violation
+                defect = skew_defect(X, same)
                 _report.report_vectors(host(w), host(defect), host(scale), gauge, routine)
-        if wbar is not None:
+        if wbar is not None and not singletons:
             spread, scale = cluster_spread(wbar, same), torch.amax(wbar.abs(), dim=-1)
             if bool(torch.any(spread > tol * scale)):
                 _report.report_values(host(w), host(spread), host(scale), gauge, routine)
@@ -65,7 +71,7 @@ class _Eigh(torch.autograd.Function):
 
     @staticmethod
     def forward(A, rtol, gauge):
-        return _forward.eigh(A)
+        return _forward.eigh(herm(A))  # the backward's Ā is Hermitian: herm's adjoint is a no-op on it
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -79,14 +85,16 @@ class _Eigh(torch.autograd.Function):
         w, V = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
         X = None if Vbar is None else mH(V) @ Vbar
-        _check_cotangents(w, X, wbar, same, ctx.gauge, "eigh")
+        Xs = None if X is None else skew_part(X)
+        _check_cotangents(w, X, wbar, same, ctx.gauge, "eigh", Xs=Xs)
         wbar = torch.zeros_like(w) if wbar is None else wbar
-        return rules.eigh_vjp(w, V, wbar, X, inverse_gaps(w, same)), None, None
+        F = None if Xs is None else inverse_gaps(w, same)
+        return rules.eigh_vjp(w, V, wbar, Xs, F), None, None
 
     @staticmethod
     def jvp(ctx, dA, _rtol, _gauge):
         w, V = ctx.saved_tensors
-        return rules.eigh_jvp(w, V, dA, inverse_gaps(w, sorted_clusters(w, ctx.rtol)))
+        return rules.eigh_jvp(w, V, herm(dA), inverse_gaps(w, sorted_clusters(w, ctx.rtol)))
 
 
 class _GEigh(torch.autograd.Function):
@@ -94,7 +102,7 @@ class _GEigh(torch.autograd.Function):
 
     @staticmethod
     def forward(A, B, rtol, gauge):
-        return _forward.geigh(A, B)
+        return _forward.geigh(herm(A), herm(B))
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -119,7 +127,7 @@ class _GEigh(torch.autograd.Function):
         same = sorted_clusters(w, ctx.rtol)
         dA = torch.zeros_like(V) if dA is None else dA
         dB = torch.zeros_like(V) if dB is None else dB
-        return rules.geigh_jvp(w, V, dA, dB, inverse_gaps(w, same), same)
+        return rules.geigh_jvp(w, V, herm(dA), herm(dB), inverse_gaps(w, same), same)
 
 
 def _prepare(A, B, routine):
@@ -136,7 +144,7 @@ def _prepare(A, B, routine):
         A, B = A.expand(batch + A.shape[-2:]), B.expand(batch + B.shape[-2:])
     for M, name in ((A, "A"), (B, "B")):
         if M is not None and not _is_wrapped(M):
-            _validation.check_values(M.detach().cpu().numpy(), name, routine, hermitian=True)
+            _validation.check_values(M.detach(), name, routine, hermitian=True)
     return A, B
 
 
@@ -164,9 +172,9 @@ def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float 
     A, B = _prepare(A, B, routine)
     rtol = resolve_rtol(cluster_rtol, A)
     if B is None:
-        return _Eigh.apply(herm(A), rtol, gauge)
+        return _Eigh.apply(A, rtol, gauge)
     try:
-        return _GEigh.apply(herm(A), herm(B), rtol, gauge)
+        return _GEigh.apply(A, B, rtol, gauge)
     except torch.linalg.LinAlgError:  # the Cholesky factorisation of B failed
         raise _validation.not_positive_definite(routine) from None
 
