@@ -28,6 +28,13 @@ def gauge_tolerance(dtype: np.dtype) -> float:
     return math.sqrt(float(np.finfo(np.dtype(dtype)).eps))
 
 
+def _emit(msg: str, mode: str) -> None:
+    """A gauge fault: an error (``mode="raise"``) or a warning at the caller's caller."""
+    if mode == "raise":
+        raise GaugeError(msg)
+    warnings.warn(msg, GaugeWarning, stacklevel=4)
+
+
 def _pairs(defect: np.ndarray, thresh: float, limit: int = 4) -> list[tuple[int, int]]:
     idx = np.argwhere(np.triu(defect) > thresh)
     return [tuple(int(k) for k in ij) for ij in idx[:limit]]
@@ -75,9 +82,7 @@ def report_vectors(
         "eigenvalues are not meant to be degenerate; or pass gauge='warn'/'ignore' to accept the "
         "gradient of the gauge-invariant part only."
     )
-    if mode == "raise":
-        raise GaugeError(msg)
-    warnings.warn(msg, GaugeWarning, stacklevel=3)
+    _emit(msg, mode)
 
 
 def report_values(w: np.ndarray, spread: np.ndarray, scale: np.ndarray, mode: str, routine: str = "eigh") -> None:
@@ -155,9 +160,7 @@ def report_svd(
         "cluster_rtol if the singular values are not meant to be equal; or pass gauge='warn'/'ignore' to "
         "accept the gradient of the gauge-invariant part only."
     )
-    if mode == "raise":
-        raise GaugeError(msg)
-    warnings.warn(msg, GaugeWarning, stacklevel=3)
+    _emit(msg, mode)
 
 
 def report_singular_values(

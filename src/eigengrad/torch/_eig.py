@@ -4,7 +4,6 @@ is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``genera
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -12,48 +11,7 @@ import torch
 from .. import _report, _validation
 from .._rules import eig as rules
 from .._rules.clusters import inverse_gaps, resolve_rtol
-
-_ft = torch._C._functorch
-
-
-def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
-    """The plain tensor behind ``torch.func`` grad/jvp wrappers; None under ``vmap`` (no single value)."""
-    while t is not None and _ft.is_functorch_wrapped_tensor(t):
-        if _ft.is_batchedtensor(t):
-            return None
-        t = _ft.get_unwrapped(t)
-    return t
-
-
-def readable(*tensors: torch.Tensor | None) -> list | None:
-    """The values behind ``tensors`` for the gauge and conditioning checks, or None if one cannot be
-    read (under ``vmap``); evaluate them inside :func:`plain_mode`."""
-    plain = [_readable(t) for t in tensors]
-    return None if any(p is None for p, t in zip(plain, tensors) if t is not None) else plain
-
-
-@contextlib.contextmanager
-def plain_mode():
-    """No autograd recording and no functorch dispatch: the checks see plain tensors."""
-    with torch.no_grad(), torch._C._DisableFuncTorch():
-        yield
-
-
-def host(t: torch.Tensor):
-    return t.detach().cpu().numpy()
-
-
-def flagged(defect: torch.Tensor, scale: torch.Tensor) -> bool:
-    """Whether ``defect`` exceeds the gauge tolerance relative to ``scale`` anywhere, decided on the
-    device, so that clean cotangents (the usual case) cost no host transfer of matrices."""
-    tol = math.sqrt(torch.finfo(defect.dtype).eps)  # as _report.gauge_tolerance
-    worst = defect.amax(dim=(-2, -1)) if defect.ndim > scale.ndim else defect
-    return bool((worst > tol * scale).any())
-
-
-def has_clusters(same: torch.Tensor) -> bool:
-    return int(same.sum()) > same.numel() // same.shape[-1]
-
+from ._function import flagged, has_clusters, host, plain_mode, readable, save_outputs
 
 def _warn_conditioning(w, Vinv, same, rtol, routine):
     got = readable(w, Vinv, same)
@@ -98,9 +56,7 @@ class _Eig(torch.autograd.Function):
     def setup_context(ctx, inputs, output):
         A, ctx.rtol, ctx.gauge, ctx.left = inputs
         ctx.real = not A.is_complex()
-        ctx.set_materialize_grads(False)
-        ctx.save_for_backward(*output)
-        ctx.save_for_forward(*output)
+        save_outputs(ctx, output)
 
     @staticmethod
     def _factors(ctx, saved):
@@ -136,10 +92,10 @@ def prepare(A, routine: str, square: bool = True) -> torch.Tensor:
     if not isinstance(A, torch.Tensor):
         raise TypeError(f"{routine}: expected a torch.Tensor, got {type(A).__name__}")
     _validation.check_matrix(A, "A", routine, square=square)
-    plain = _readable(A)
+    plain = readable(A)
     if plain is not None:
         with plain_mode():
-            _validation.check_values(host(plain), "A", routine, hermitian=False)
+            _validation.check_values(plain[0].detach(), "A", routine, hermitian=False)
     return A
 
 

@@ -10,52 +10,34 @@ from .. import _forward, _report, _validation
 from .._backend import herm, mH
 from .._rules import eigh as rules
 from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, skew_part, sorted_clusters
-
-
-_ft = torch._C._functorch
-
-
-def _is_wrapped(t: torch.Tensor) -> bool:
-    """True for functorch-wrapped tensors (inside torch.func transforms)."""
-    return _ft.is_functorch_wrapped_tensor(t)
-
-
-def _readable(t: torch.Tensor | None) -> torch.Tensor | None:
-    """The plain tensor behind functorch ``grad``/``jvp`` wrappers, or None under ``vmap`` (a batched
-    tensor has no single value to read, so the checks are skipped there)."""
-    while t is not None and _is_wrapped(t):
-        if _ft.is_batchedtensor(t):
-            return None
-        t = _ft.get_unwrapped(t)
-    return t
+from ._function import flagged, has_clusters, host, plain_mode, readable, save_outputs
 
 
 def _check_cotangents(w, X, wbar, same, gauge, routine, Xs=None):
     """Gauge check of a backward pass: ``X = V^H V̄`` on cluster blocks, ``w̄`` inside clusters.
 
-    ``Xs``, the skew part of ``X``, saves recomputing it when the caller has it. Runs on the
-    unwrapped values with functorch dispatch off, so it also works inside
-    ``torch.func.grad``/``jacfwd``; only small reductions move to the host."""
+    ``Xs``, the skew part of ``X``, saves recomputing it when the caller has it. Runs on the plain
+    values (also inside ``torch.func.grad``/``jacfwd``; skipped under ``vmap``), decides on the
+    device, and moves matrices to the host only to describe a violation."""
     if gauge == "ignore":
         return
-    w, X, Xs, wbar, same = (_readable(t) for t in (w, X, Xs, wbar, same))
-    if w is None:
+    plain = readable(w, X, Xs, wbar, same)
+    if plain is None:
         return
-    host = lambda a: a.detach().cpu().numpy()  # noqa: E731
-    with torch.no_grad(), torch._C._DisableFuncTorch():
-        tol = _report.gauge_tolerance(host(w[..., :0]).dtype)
-        singletons = bool(torch.all(same.sum(dim=(-2, -1)) == same.shape[-1]))
+    w, X, Xs, wbar, same = plain
+    with plain_mode():
+        clusters = has_clusters(same)
         if X is not None:
             scale = torch.linalg.vector_norm(X, ord=float("inf"), dim=(-2, -1))
-            worst = (X.diagonal(dim1=-2, dim2=-1).imag.abs().amax(dim=-1) if singletons and X.is_complex()
-                     else torch.zeros_like(scale) if singletons  # real X, no clusters: no gauge freedom
-                     else torch.amax(skew_defect(X if Xs is None else Xs, same, skew=Xs is not None), dim=(-2, -1)))
-            if bool(torch.any(worst > tol * scale)):  # one sync; the full defect only on a violation
-                defect = skew_defect(X, same)
-                _report.report_vectors(host(w), host(defect), host(scale), gauge, routine)
-        if wbar is not None and not singletons:
+            if clusters:
+                worst = skew_defect(X if Xs is None else Xs, same, skew=Xs is not None)
+            else:  # only phases can change: |Im X_ii| (none for a real X, whose gauge is a sign)
+                worst = X.diagonal(dim1=-2, dim2=-1).imag.abs().amax(dim=-1) if X.is_complex() else 0 * scale
+            if flagged(worst, scale):
+                _report.report_vectors(host(w), host(skew_defect(X, same)), host(scale), gauge, routine)
+        if wbar is not None and clusters:
             spread, scale = cluster_spread(wbar, same), torch.amax(wbar.abs(), dim=-1)
-            if bool(torch.any(spread > tol * scale)):
+            if flagged(spread, scale):
                 _report.report_values(host(w), host(spread), host(scale), gauge, routine)
 
 
@@ -76,9 +58,7 @@ class _Eigh(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         _, ctx.rtol, ctx.gauge = inputs
-        ctx.set_materialize_grads(False)
-        ctx.save_for_backward(*output)
-        ctx.save_for_forward(*output)
+        save_outputs(ctx, output)
 
     @staticmethod
     def backward(ctx, wbar, Vbar):
@@ -107,9 +87,7 @@ class _GEigh(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         _, _, ctx.rtol, ctx.gauge = inputs
-        ctx.set_materialize_grads(False)
-        ctx.save_for_backward(*output)
-        ctx.save_for_forward(*output)
+        save_outputs(ctx, output)
 
     @staticmethod
     def backward(ctx, wbar, Vbar):
@@ -143,8 +121,10 @@ def _prepare(A, B, routine):
         batch = torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
         A, B = A.expand(batch + A.shape[-2:]), B.expand(batch + B.shape[-2:])
     for M, name in ((A, "A"), (B, "B")):
-        if M is not None and not _is_wrapped(M):
-            _validation.check_values(M.detach(), name, routine, hermitian=True)
+        plain = None if M is None else readable(M)
+        if plain is not None:  # also inside torch.func.grad; not under vmap
+            with plain_mode():
+                _validation.check_values(plain[0].detach(), name, routine, hermitian=True)
     return A, B
 
 

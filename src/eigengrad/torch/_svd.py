@@ -11,6 +11,7 @@ from .._backend import diag_embed
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
 from ._eig import flagged, host, plain_mode, prepare, readable
+from ._function import save_outputs
 
 
 def _check_cotangents(gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv):
@@ -49,9 +50,7 @@ class _Svd(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         _, ctx.rtol, ctx.gauge = inputs
-        ctx.set_materialize_grads(False)
-        ctx.save_for_backward(*output)
-        ctx.save_for_forward(*output)
+        save_outputs(ctx, output)
 
     @staticmethod
     def backward(ctx, Ubar, sbar, Vhbar):
