@@ -155,22 +155,21 @@ def solve(
         h, d, free = _inner(C @ z + g0, tau, lo, hi)
         return h - l @ z, d, free
 
-    def barrier(z, want_hess):
-        val, grad = 0.0, np.zeros(M)
-        hess = np.zeros((M, M)) if want_hess else None
+    def barrier(z, want_scaling):
+        """``-Σ log det Z_p (- log det(c_p I - Z_p))``, its gradient in ``z`` and, on request, the
+        per-block scalings of :func:`_block_scaling` (None outside the interior)."""
+        val, grad, scal = 0.0, np.zeros(M), []
         for E, sl, cap in zip(bases, slices, caps):
-            Z = to_matrix(z[sl], E)
-            for S, sign in ((Z, 1.0),) if cap is None else ((Z, 1.0), (cap * np.eye(len(Z)) - Z, -1.0)):
-                w, U = np.linalg.eigh(S)  # -log det S, S = Z or cap·I - Z (dS/dz = sign·E)
-                if w[0] <= 0:
-                    return np.inf, None, None
-                val -= np.sum(np.log(w))
-                Si = (U / w) @ U.conj().T
-                grad[sl] -= sign * to_coords(Si, E)
-                if want_hess:
-                    T = Si @ E @ Si  # tr(E_a Si E_b Si) = <E_a, T_b> (both Hermitian)
-                    hess[sl, sl] += np.real(E.reshape(len(E), -1).conj() @ T.reshape(len(E), -1).T)
-        return val, grad, hess
+            w, U = np.linalg.eigh(to_matrix(z[sl], E))
+            if w[0] <= 0 or (cap is not None and w[-1] >= cap):
+                return np.inf, None, None
+            # In Z's eigenbasis the gradient is diagonal: -1/w (+ 1/(c - w)).
+            gdiag = -1.0 / w if cap is None else -1.0 / w + 1.0 / (cap - w)
+            val -= np.sum(np.log(w)) + (0.0 if cap is None else np.sum(np.log(cap - w)))
+            grad[sl] = to_coords((U * gdiag) @ U.conj().T, E)
+            if want_scaling:
+                scal.append(_block_scaling(w, U, E, cap))
+        return val, grad, scal
 
     Fz, d, free = F(z)
     scale = abs(Fz) + np.abs(l).max(initial=0.0) * b.sum() + float(np.sum(tau * (C @ z) ** 2)) + 1e-300
@@ -179,23 +178,41 @@ def solve(
     steps = 0
     while True:
         # Newton's method on F + μ·barrier, from a strictly feasible point, equality-constrained.
-        for _ in range(60):
+        # μ only shrinks once the iterate is centred (Newton decrement λ² = dec/μ ≤ 1e-2; at the
+        # last μ, dec ≤ 1e-3·gap_tol), however many steps that takes: cutting μ from an uncentred
+        # point (formerly after a fixed 60 steps) drives the small eigenvalues of low-rank blocks
+        # towards the rounding level, where the method stalls short of the optimum or leaves the
+        # cone in floating point. The step is computed in scaled coordinates ``y``
+        # (``ΔZ_p = U_p (D_p ∘ Y_p) U_pᴴ``, ``Z_p = U_p diag(w_p) U_pᴴ``), in which the barrier's
+        # Hessian is exactly the identity (in ``z`` it spans ``1/w_max²`` to ``1/w_min²``, w_min ~ μ
+        # near a low-rank optimum), and the step to the boundary is found in the same eigenbasis
+        # the barrier uses, never by factorising a nearly singular block.
+        last = nu * mu <= gap_tol
+        while True:
             Fz, d, free = F(z)
-            bval, bgrad, bhess = barrier(z, True)
-            grad = -C.T @ d - l + mu * bgrad
+            bval, bgrad, scal = barrier(z, True)
+            gz = -C.T @ d - l + mu * bgrad
             Cf = C[free] * np.sqrt(np.broadcast_to(tau, (p,))[free])[:, None]
-            H = Cf.T @ Cf + mu * bhess
-            K = np.block([[H, A.T], [A, np.zeros((nterms, nterms))]])
+            grad, At = np.empty(M), np.empty((nterms, M))
+            for sl, (Tp, _) in zip(slices, scal):  # T is block diagonal
+                grad[sl], Cf[:, sl], At[:, sl] = Tp.T @ gz[sl], Cf[:, sl] @ Tp, A[:, sl] @ Tp
+            H = Cf.T @ Cf + mu * np.eye(M)
+            K = np.block([[H, At.T], [At, np.zeros((nterms, nterms))]])
             rhs = np.concatenate([-grad, np.zeros(nterms)])
             try:
-                dz = np.linalg.solve(K, rhs)[:M]
+                dy = np.linalg.solve(K, rhs)[:M]
             except np.linalg.LinAlgError:
-                dz = np.linalg.lstsq(K, rhs, rcond=None)[0][:M]
-            dec = -grad @ dz
+                dy = np.linalg.lstsq(K, rhs, rcond=None)[0][:M]
+            dec = -grad @ dy
             steps += 1
-            if dec <= 1e-3 * gap_tol or steps >= max_newton:
+            if dec <= (1e-3 * gap_tol if last else max(1e-3 * gap_tol, 1e-2 * mu)) or steps >= max_newton:
                 break
-            alpha = _max_step(z, dz, bases, slices, caps)
+            alpha = 1.0
+            for sl, (_, ratio) in zip(slices, scal):
+                alpha = min(alpha, ratio(dy[sl]))
+            dz = np.empty(M)
+            for sl, (Tp, _) in zip(slices, scal):
+                dz[sl] = Tp @ dy[sl]
             phi0 = Fz + mu * bval
             while alpha > 1e-16:
                 zn = z + alpha * dz
@@ -214,14 +231,36 @@ def solve(
     return QPSolution(z, blocks, C @ z + g0, d, Fz, nu * mu, steps)
 
 
-def _max_step(z, dz, bases, slices, caps) -> float:
-    """0.99 times the largest ``α ≤ 1`` with every ``Z_p + α ΔZ_p ≻ 0`` (and ``≺ c_p I``)."""
-    alpha = 1.0
-    for E, sl, cap in zip(bases, slices, caps):
-        Z, dZ = to_matrix(z[sl], E), to_matrix(dz[sl], E)
-        for S, dS in ((Z, dZ),) if cap is None else ((Z, dZ), (cap * np.eye(len(Z)) - Z, -dZ)):
-            Li = np.linalg.inv(np.linalg.cholesky(S))
-            m = np.linalg.eigvalsh(Li @ dS @ Li.conj().T)[0]
-            if m < 0:
-                alpha = min(alpha, -0.99 / m)
-    return alpha
+def _block_scaling(w, U, E, cap):
+    """Scaling of one block at ``Z = U diag(w) Uᴴ`` (``w > 0``, ``< cap``): the matrix ``T`` with
+    ``Δz = T y`` for ``ΔZ = U (D ∘ Y) Uᴴ``, ``D_ab = (1/(w_a w_b) + 1/((c-w_a)(c-w_b)))^(-1/2)``
+    (no cap: ``√(w_a w_b)``), so that the barrier's Hessian in ``y`` is the identity; and the
+    function ``y ↦`` 0.99 times the largest ``α ≤ 1`` with ``Z + α ΔZ`` still interior, evaluated in
+    the eigenbasis (``diag(w) + α D∘Y ≻ 0`` iff ``I + α (D∘Y)/√(w_a w_b) ≻ 0``, likewise for the cap)
+    without factorising the possibly nearly singular ``Z``."""
+    m, q = E.shape[0], E.shape[-1]
+    inv = 1.0 / np.outer(w, w)
+    if cap is not None:
+        inv = inv + 1.0 / np.outer(cap - w, cap - w)
+    D = 1.0 / np.sqrt(inv)
+    dcoef = to_coords_diag(D, E)  # D_ab for each basis element (E_b is supported on one pair)
+    UEU = U @ E @ U.conj().T  # (m, q, q)
+    T = np.real(E.reshape(m, -1).conj() @ UEU.reshape(m, q * q).T) * dcoef  # column b: coords of U E_b Uᴴ · D_b
+    sides = [np.sqrt(np.outer(w, w))] + ([] if cap is None else [-np.sqrt(np.outer(cap - w, cap - w))])
+
+    def ratio(y):
+        X = to_matrix(y, E) * D
+        alpha = 1.0
+        for S in sides:
+            lam = np.linalg.eigvalsh(X / S)[0]
+            if lam < 0:
+                alpha = min(alpha, -0.99 / lam)
+        return alpha
+
+    return T, ratio
+
+
+def to_coords_diag(D, E):
+    """``D_ab`` for each basis element ``E_b`` (supported on the pair ``{a, b}``), ``D`` symmetric."""
+    first = np.argmax(E.reshape(E.shape[0], -1) != 0, axis=1)  # flat index of (a, b), a ≤ b
+    return D.reshape(-1)[first]
