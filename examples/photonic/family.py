@@ -32,7 +32,12 @@ class BandFamily:
             # JAX pairs a complex cotangent c with a tangent t as Re Σ c t; the family convention is
             # Re Σ conj(Ā) ∂A (design/adjoints.md §0), hence the conjugates.
             one = lambda a, b: pull((jnp.conj(a), None if b is None else jnp.conj(b)))[0]  # noqa: E731
-            return jax.vmap(one)(Abar, Bbar) if Bbar is not None else jax.vmap(lambda a: one(a, None))(Abar)
+            # lax.map, not vmap: the vmapped VJP of the TE family (through jnp.linalg.inv) blocked
+            # forever on an idle 2-core CPU with jax 0.10.2 (main thread waiting on a result no XLA
+            # worker produced); one column at a time ran every time, at the same speed here.
+            if Bbar is None:
+                return jax.lax.map(lambda a: one(a, None), Abar)
+            return jax.lax.map(lambda ab: one(*ab), (Abar, Bbar))
 
         self._vjp = jax.jit(vjp)
 
