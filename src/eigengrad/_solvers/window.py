@@ -10,6 +10,17 @@ GENERAL_WHICH = ("largest_real", "smallest_real", "largest_magnitude", "smallest
                  "largest_imag", "smallest_imag")
 
 
+def check_hermitian_options(which: str, sigma, solver, routine: str) -> None:
+    """``eigsh``'s window and solver choice, checked the same way by both front ends."""
+    if which not in HERMITIAN_WHICH:
+        raise ValueError(f"{routine}: which must be one of {HERMITIAN_WHICH}, got {which!r}")
+    if sigma is not None and solver == "lobpcg":
+        raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
+                         "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
+    if not (solver in ("lobpcg", "arpack") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+
+
 def _key(xp, w: Array, which: str, sigma) -> Array:
     if sigma is not None:
         return xp.abs(w - sigma)

@@ -251,13 +251,7 @@ def eigsh(
     routine = "eigsh"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
-    if which not in window.HERMITIAN_WHICH:
-        raise ValueError(f"{routine}: which must be one of {window.HERMITIAN_WHICH}, got {which!r}")
-    if sigma is not None and solver == "lobpcg":
-        raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
-                         "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
-    if not (solver in ("lobpcg", "arpack") or callable(solver)):
-        raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+    window.check_hermitian_options(which, sigma, solver, routine)
     opA, opB, dt = _operators(A, B, n, dtype, params, True, routine)
     n = opA.n
     _check_k(k, n, routine)
