@@ -40,6 +40,16 @@ def check_pair(A: Array, B: Array, routine: str) -> None:
         ) from None
 
 
+def check_thin_svd(full_matrices: bool, routine: str) -> None:
+    """Only the thin SVD has derivatives."""
+    if full_matrices:
+        raise ValueError(
+            f"{routine}: full_matrices=True is not supported: the extra columns of U or V are an arbitrary "
+            "basis of a null space, so no loss of them has a derivative. Use full_matrices=False and, if "
+            "needed, the projector I - U U^H."
+        )
+
+
 def hermitian_rtol(dtype: np.dtype) -> float:
     """Allowed relative asymmetry ``max|A - A^H| / max|A|`` of a Hermitian input: ``sqrt(eps)``."""
     return math.sqrt(float(np.finfo(np.dtype(dtype)).eps))

@@ -4,12 +4,27 @@ concrete NumPy values (eagerly, or inside a JAX debug callback)."""
 from __future__ import annotations
 
 import warnings
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import ClusterCutError, ConvergenceError, ConvergenceWarning, DegeneracyWarning
 
 FAILURE_MODES = ("raise", "warn")
+
+
+class EigInfo(NamedTuple):
+    """Diagnostics of a truncated eigensolve (no derivatives), in the front end's array type.
+
+    ``residuals``: ``||A v_i - λ_i B v_i|| / max|λ|``; ``iterations``: solver steps (-1 if unknown);
+    ``gap``: distance of each λ_i to the nearest estimate of an uncomputed eigenvalue;
+    ``grad_error``: ``||A v_i - λ_i B v_i|| / gap_i``, the first-order relative error of the
+    eigenvector's derivative (§5a)."""
+
+    residuals: Any
+    iterations: Any
+    gap: Any
+    grad_error: Any
 
 
 def check_mode(on_failure: str) -> str:
@@ -51,12 +66,23 @@ def adjoint(res, iters, *, tol: float, mode: str, routine: str) -> None:
             mode)
 
 
+def _too_close(w, gap, touched, rtol: float):
+    """Needed eigenvalues (``touched``) within the cluster tolerance ``rtol * max|λ|`` of another."""
+    w, gap, touched = np.asarray(w), np.asarray(gap), np.asarray(touched)
+    tol = rtol * float(np.max(np.abs(w)))
+    return w, gap, np.flatnonzero((gap <= tol) & touched), tol
+
+
+def _refuse(msg: str, mode: str) -> None:
+    if mode == "raise":
+        raise ClusterCutError(msg)
+    warnings.warn(msg, DegeneracyWarning, stacklevel=5)
+
+
 def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
     """Raise (or warn) when a computed eigenvalue whose derivative is needed is degenerate with an
     uncomputed one: closer than the cluster tolerance ``rtol * max|λ|``."""
-    w, gap, touched = np.asarray(w), np.asarray(gap), np.asarray(touched)
-    tol = rtol * float(np.max(np.abs(w)))
-    bad = np.flatnonzero((gap <= tol) & touched)
+    w, gap, bad, tol = _too_close(w, gap, touched, rtol)
     if bad.size:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) "
@@ -65,17 +91,13 @@ def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
             f"tolerance {tol:.1e}). The derivative of part of a cluster is undefined and the adjoint "
             "solve would be singular. Increase k so that the whole cluster is inside the computed "
             "set (choose k at a spectral gap).")
-        if mode == "raise":
-            raise ClusterCutError(msg)
-        warnings.warn(msg, DegeneracyWarning, stacklevel=4)
+        _refuse(msg, mode)
 
 
 def simple(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
     """Non-Hermitian adjoints need simple eigenvalues: raise (or warn) when a needed one is within
     the cluster tolerance of another eigenvalue, computed or not."""
-    w, gap, touched = np.asarray(w), np.asarray(gap), np.asarray(touched)
-    tol = rtol * float(np.max(np.abs(w)))
-    bad = np.flatnonzero((gap <= tol) & touched)
+    w, gap, bad, tol = _too_close(w, gap, touched, rtol)
     if bad.size:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) are "
@@ -83,6 +105,4 @@ def simple(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
             f"{tol:.1e}). The non-Hermitian adjoint is defined for simple eigenvalues only (a "
             "degenerate eigenvalue of a non-normal matrix may be defective). Use eigsh if the operator "
             "is Hermitian, or a loss that does not depend on these pairs.")
-        if mode == "raise":
-            raise ClusterCutError(msg)
-        warnings.warn(msg, DegeneracyWarning, stacklevel=4)
+        _refuse(msg, mode)

@@ -11,7 +11,7 @@ the iterations. Forward-mode AD is not provided (``custom_vjp``).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -23,20 +23,7 @@ from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_
 from .._solvers import arpack, report, window
 from .._solvers.lobpcg import extremal
 from ._operators import Operator, as_operator, host_operator
-
-
-class EigInfo(NamedTuple):
-    """Diagnostics of a truncated eigensolve (no derivatives).
-
-    ``residuals``: ``||A v_i - λ_i B v_i|| / max|λ|``; ``iterations``: solver steps (-1 if unknown);
-    ``gap``: distance of each λ_i to the nearest estimate of an uncomputed eigenvalue;
-    ``grad_error``: ``||A v_i - λ_i B v_i|| / gap_i``, the first-order relative error of the
-    eigenvector's derivative (§5a)."""
-
-    residuals: jax.Array
-    iterations: jax.Array
-    gap: jax.Array
-    grad_error: jax.Array
+from .._solvers.report import EigInfo
 
 
 def _sel(op: Operator | None, args: dict | None, widths: tuple) -> tuple[tuple | None, tuple]:

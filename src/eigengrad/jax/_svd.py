@@ -76,12 +76,7 @@ def _svdvals_jvp(rtol, gauge, primals, tangents):
 
 
 def _prepare(A, routine, full_matrices):
-    if full_matrices:
-        raise ValueError(
-            f"{routine}: full_matrices=True is not supported: the extra columns of U or V are an arbitrary "
-            "basis of a null space, so no loss of them has a derivative. Use full_matrices=False and, if "
-            "needed, the projector I - U U^H."
-        )
+    _validation.check_thin_svd(full_matrices, routine)
     A = jnp.asarray(A)
     _validation.check_matrix(A, "A", routine, square=False)
     if _concrete(A):

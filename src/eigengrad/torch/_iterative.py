@@ -10,7 +10,7 @@ matrix-free operator needs ``torch.autograd.grad``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -21,20 +21,7 @@ from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_
 from .._solvers import arpack, report, window
 from .._solvers.lobpcg import extremal
 from ._operators import Operator, as_operator, host_operator
-
-
-class EigInfo(NamedTuple):
-    """Diagnostics of a truncated eigensolve (no gradients).
-
-    ``residuals``: ``||A v_i - λ_i B v_i|| / max|λ|``; ``iterations``: solver steps (-1 if unknown);
-    ``gap``: distance of each λ_i to the nearest estimate of an uncomputed eigenvalue;
-    ``grad_error``: ``||A v_i - λ_i B v_i|| / gap_i``, the first-order relative error of the
-    eigenvector's derivative (§5a)."""
-
-    residuals: torch.Tensor
-    iterations: int
-    gap: torch.Tensor
-    grad_error: torch.Tensor
+from .._solvers.report import EigInfo
 
 
 def _np(x: torch.Tensor) -> np.ndarray:

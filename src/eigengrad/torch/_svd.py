@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import _report
+from .. import _report, _validation
 from .._backend import diag_embed
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
@@ -69,12 +69,7 @@ class _Svd(torch.autograd.Function):
 
 
 def _prepare(A, routine, full_matrices):
-    if full_matrices:
-        raise ValueError(
-            f"{routine}: full_matrices=True is not supported: the extra columns of U or V are an arbitrary "
-            "basis of a null space, so no loss of them has a derivative. Use full_matrices=False and, if "
-            "needed, the projector I - U U^H."
-        )
+    _validation.check_thin_svd(full_matrices, routine)
     return prepare(A, routine, square=False)
 
 
