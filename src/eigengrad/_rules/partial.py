@@ -24,6 +24,44 @@ class AdjointInfo(NamedTuple):
     iters: Array  # steps taken
 
 
+class ProjectedSystem:
+    """The shifted systems of §5a on the B-complement of span ``V`` (``V^H B V = I``), one column per
+    eigenvalue: ``sign · P^H (A - λ_i B) P z_i = r_i`` with ``P = I - V V^H B``, solved for
+    ``z_i ∈ range(P)`` by CG (definite: extremal pairs, ``sign`` +1 lowest / -1 highest) or MINRES.
+    ``T`` (Hermitian positive definite ``≈ (A - σB)^{-1}``) preconditions as ``P T P^H``, which keeps
+    the iterates in ``range(P)``, off the operator's null space."""
+
+    def __init__(self, A: Op, w: Array, V: Array, *, B: Op | None, BV: Array | None, T: Op | None,
+                 sign: float):
+        xp = namespace(V)
+        self.A, self.B, self.T, self.V, self.sign = A, B, T, V, sign
+        self.BV = V if B is None else BV
+        self.wc = xp.astype(w, V.dtype)
+
+    def project_out(self, Z: Array) -> Array:
+        """``P Z``: B-orthogonal to span ``V``."""
+        return Z - self.V @ (mH(self.BV) @ Z)
+
+    def project_in(self, Y: Array) -> Array:
+        """``P^H Y``: orthogonal to span ``V``."""
+        return Y - self.BV @ (mH(self.V) @ Y)
+
+    def matvec(self, Z: Array) -> Array:
+        Z = self.project_out(Z)
+        BZ = Z if self.B is None else self.B(Z)
+        return self.sign * self.project_in(self.A(Z) - BZ * self.wc[None, :])
+
+    def precondition(self, R: Array) -> Array:
+        R = self.project_in(R)
+        return self.project_out(R if self.T is None else self.T(R))
+
+    def solve(self, rhs: Array, *, method: str, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
+        """``(z, res, iters)`` with ``z ∈ range(P)``."""
+        solver = {"cg": krylov.cg, "minres": krylov.minres}[method]
+        z, res, iters = solver(self.matvec, rhs, prec=self.precondition, tol=tol, maxiter=maxiter)
+        return self.project_out(z), res, iters
+
+
 def hermitian_adjoint(
     A: Op, w: Array, V: Array, wbar: Array, Vbar: Array, *, B: Op | None = None,
     BV: Array | None = None, T: Op | None = None, sign: float = 1.0, method: str = "cg",
@@ -45,29 +83,13 @@ def hermitian_adjoint(
     wc = xp.astype(w, V.dtype)
     if B is None:
         K = diag_embed(xp.astype(real(wbar), V.dtype)) + F * (X - mH(X)) / 2
-        BV = V
     else:
         K = diag_embed(xp.astype(real(wbar), V.dtype)) + F * X
     a = V @ K
     b = None if B is None else -(V @ (K * wc[None, :] + xp.where(same, X, xp.zeros_like(X)) / 2))
 
-    def project_out(Z):  # P Z: B-orthogonal to span V
-        return Z - V @ (mH(BV) @ Z)
-
-    def project_in(Y):  # P^H Y: orthogonal to span V
-        return Y - BV @ (mH(V) @ Y)
-
-    def op(Z):
-        Z = project_out(Z)
-        BZ = Z if B is None else B(Z)
-        return sign * project_in(A(Z) - BZ * wc[None, :])
-
-    # P T P^H (T = I by default) keeps the iterates in range(P), off the null space of the operator.
-    prec = (lambda R: project_out(project_in(R))) if T is None else (lambda R: project_out(T(project_in(R))))
-    rhs = sign * project_in(Vbar)
-    solve = {"cg": krylov.cg, "minres": krylov.minres}[method]
-    z, res, iters = solve(op, rhs, prec=prec, tol=tol, maxiter=maxiter)
-    z = project_out(z)
+    sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
+    z, res, iters = sys.solve(sign * sys.project_in(Vbar), method=method, tol=tol, maxiter=maxiter)
     a = a - z
     if b is not None:
         b = b + z * wc[None, :]
@@ -147,20 +169,6 @@ def hermitian_jvp(
     if dBV is not None:
         PB = mH(V) @ dBV
         C = C - xp.where(same, PB, xp.zeros_like(PB)) / 2
-    BV = V if B is None else BV
-
-    def project_out(Z):
-        return Z - V @ (mH(BV) @ Z)
-
-    def project_in(Y):
-        return Y - BV @ (mH(V) @ Y)
-
-    def op(Z):
-        Z = project_out(Z)
-        BZ = Z if B is None else B(Z)
-        return sign * project_in(A(Z) - BZ * wc[None, :])
-
-    prec = (lambda R: project_out(project_in(R))) if T is None else (lambda R: project_out(T(project_in(R))))
-    solve = {"cg": krylov.cg, "minres": krylov.minres}[method]
-    z, res, iters = solve(op, -sign * project_in(Rt), prec=prec, tol=tol, maxiter=maxiter)
-    return dw, V @ C + project_out(z), AdjointInfo(res, iters)
+    sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
+    z, res, iters = sys.solve(-sign * sys.project_in(Rt), method=method, tol=tol, maxiter=maxiter)
+    return dw, V @ C + z, AdjointInfo(res, iters)
