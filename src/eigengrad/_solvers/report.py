@@ -33,6 +33,11 @@ def check_mode(on_failure: str) -> str:
     return on_failure
 
 
+def _sci(x) -> str:
+    """Small positive numbers (residuals, gaps) in scientific notation, whatever their range."""
+    return np.array2string(np.asarray(x), formatter={"float_kind": lambda v: f"{v:.2e}"})
+
+
 def _fail(msg: str, mode: str) -> None:
     if mode == "raise":
         raise ConvergenceError(msg)
@@ -47,7 +52,7 @@ def forward(res, iters, *, tol: float, mode: str, routine: str) -> None:
         _fail(
             f"{routine}: the eigensolver did not converge in {int(np.asarray(iters))} steps: relative "
             f"residuals ||A v - λ B v|| / max|λ| of pairs {bad.tolist()} are "
-            f"{np.array2string(res[bad], precision=2)} > tol={tol:.1e}. Increase maxiter, pass a "
+            f"{_sci(res[bad])} > tol={tol:.1e}. Increase maxiter, pass a "
             "preconditioner (an approximation of (A - σB)^{-1}), a larger block, or another solver "
             "(solver='arpack' with sigma for shift-invert).", mode)
 
@@ -60,7 +65,7 @@ def adjoint(res, iters, *, tol: float, mode: str, routine: str) -> None:
         _fail(
             f"{routine}: the adjoint linear solves of the backward pass did not converge in "
             f"{int(np.asarray(iters))} steps: relative residuals of eigenvectors {bad.tolist()} are "
-            f"{np.array2string(res[bad], precision=2)} > adjoint_tol={tol:.1e}. The gradient would "
+            f"{_sci(res[bad])} > adjoint_tol={tol:.1e}. The gradient would "
             "be inaccurate. Increase adjoint_maxiter, pass a preconditioner, or check that the "
             "eigenvalues are separated from the uncomputed ones (a small gap makes the solves slow).",
             mode)
@@ -87,7 +92,7 @@ def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) "
             f"belong to a degenerate cluster that continues beyond the computed pairs (distance to "
-            f"the next eigenvalue estimate {np.array2string(gap[bad], precision=2)} <= cluster "
+            f"the next eigenvalue estimate {_sci(gap[bad])} <= cluster "
             f"tolerance {tol:.1e}). The derivative of part of a cluster is undefined and the adjoint "
             "solve would be singular. Increase k so that the whole cluster is inside the computed "
             "set (choose k at a spectral gap).")
@@ -101,7 +106,7 @@ def simple(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
     if bad.size:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) are "
-            f"degenerate with another eigenvalue (distance {np.array2string(gap[bad], precision=2)} <= "
+            f"degenerate with another eigenvalue (distance {_sci(gap[bad])} <= "
             f"{tol:.1e}). The non-Hermitian adjoint is defined for simple eigenvalues only (a "
             "degenerate eigenvalue of a non-normal matrix may be defective). Use eigsh if the operator "
             "is Hermitian, or a loss that does not depend on these pairs.")

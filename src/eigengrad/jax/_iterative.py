@@ -2,10 +2,12 @@
 and ``eigs`` (non-Hermitian), k eigenpairs of a dense, sparse or matrix-free operator.
 
 The forward solve is any solver (native LOBPCG — jit-able, any device —, host ARPACK, or a user
-callable); the reverse rule (``custom_vjp``) needs only the converged pairs. It solves the adjoint
-systems of ``eigengrad._rules.partial`` and then takes ONE vector-Jacobian product of the operator's
-product with the block of adjoint vectors (design/adjoints.md §5). Nothing is differentiated through
-the iterations. Forward-mode AD is not provided (``custom_vjp``).
+callable); derivatives need only the converged pairs (design/adjoints.md §5). A ``custom_jvp`` rule
+writes the tangent map ``dθ -> (dλ, dV)`` as a ``linear_call``: forward mode evaluates it (one JVP of
+the operator's product at the block ``V``, then the projected solves), reverse mode evaluates its
+hand-written transpose (the adjoint solves, then ONE vector-Jacobian product of the product with the
+block of adjoint vectors). Reverse mode therefore needs only a VJP of the product, and nothing is
+differentiated through the iterations. Second derivatives are not available.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
 from .._solvers.lobpcg import extremal
+from ._linear import linear_call
 from ._operators import Operator, as_operator, host_operator
 from .._solvers.report import EigInfo
 
@@ -64,6 +67,15 @@ def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, fA, rA, fB, rB, fT, sign
     return a, b, info.res, info.iters
 
 
+@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
+def _hermitian_tangent(w, V, dAV, dBV, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
+    Bop = _mv(fB, cB, rB)
+    dw, dV, info = rules.hermitian_jvp(
+        _mv(fA, cA, rA), w, V, dAV, B=Bop, BV=None if Bop is None else Bop(V), dBV=dBV, T=_mv(fT, cT, False),
+        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol)
+    return dw, dV, info.res, info.iters
+
+
 @partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
 def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
     A = _mv(fA, cA, rA)
@@ -85,12 +97,36 @@ def _concrete(*xs) -> bool:
     return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
 
 
-def _emit(fn: Callable, *args, mode: str, **kw) -> None:
-    """Run a ``report`` check now on concrete values, or (traced, under jit) as a warning at run time."""
+def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:
+    """Run a ``report`` check now on concrete values, or traced as a ``jax.debug.callback`` at run
+    time: a warning, or with ``strict`` in ``mode`` itself. A strict raise is the error itself
+    where JAX evaluates the traced map eagerly (the derivative maps of an eager ``grad``/``jvp``)
+    and a ``JaxRuntimeError`` carrying its message under ``jit``."""
     if _concrete(*args):
         fn(*(np.asarray(a) for a in args), mode=mode, **kw)
     else:
-        jax.debug.callback(partial(fn, mode="warn" if mode == "raise" else mode, **kw), *args)
+        traced = mode if strict else ("warn" if mode == "raise" else mode)
+        jax.debug.callback(partial(fn, mode=traced, **kw), *args)
+
+
+def _array(x) -> jax.Array:
+    """A solver's output as a JAX array (host NumPy results are put on the device, not kept as
+    NumPy-backed constants, which the array-API dispatch would take for NumPy)."""
+    return x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
+
+
+def _diff(d: dict) -> dict:
+    """The differentiable part ``{width: diff}`` of operator arrays ``{width: (diff, nondiff)}``."""
+    return {w: pair[0] for w, pair in d.items()}
+
+
+def _no_tangent(x):
+    return np.zeros(x.shape, jax.dtypes.float0) if not jnp.issubdtype(x.dtype, jnp.inexact) else jnp.zeros_like(x)
+
+
+def _cut_mask(w, gap, rtol):
+    """Pairs whose cluster continues beyond the computed set (their derivatives are undefined)."""
+    return gap <= rtol * jnp.max(jnp.abs(w))
 
 
 def _zeros(x):
@@ -175,10 +211,14 @@ def eigsh(
 
     Reverse mode: ``Ā = Σ_i a_i v_i^H`` with ``a_i = V K e_i - z_i`` (``K`` the in-span matrix with
     clusters masked, ``z_i`` from the projected solve ``P^H (A - λ_i B) P z_i = P^H v̄_i`` by CG,
-    or MINRES for ``sigma``), then one VJP of the product. Faults raise (``on_failure="warn"``
-    warns): forward or adjoint non-convergence (:class:`~eigengrad.errors.ConvergenceError`), a
-    degenerate cluster cut by the k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss
-    (:class:`~eigengrad.errors.GaugeError`, per ``gauge``). Under ``jit`` they warn at run time.
+    or MINRES for ``sigma``), then one VJP of the product. Forward mode (``jvp``, ``jacfwd``): one
+    JVP of the product, ``dλ_i = Re v_i^H (dA - λ_i dB) v_i``, and the same projected systems for
+    ``dV``; the tangents of a cluster cut by the k-th eigenvalue are NaN (with a warning).
+    Faults raise (``on_failure="warn"`` warns): forward or adjoint non-convergence
+    (:class:`~eigengrad.errors.ConvergenceError`), a degenerate cluster cut by the k-th eigenvalue
+    (``ClusterCutError``), a gauge-dependent loss (:class:`~eigengrad.errors.GaugeError`, per
+    ``gauge``). Under ``jit`` a forward fault warns at run time, and a fault of a derivative raises a
+    ``JaxRuntimeError`` carrying the same message.
     """
     routine = "eigsh"
     _report.check_mode(gauge)
@@ -230,39 +270,55 @@ def eigsh(
             T = None if opT is None else opT.bind(cT)
             w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=tol,
                                   maxiter=maxiter, preconditioner=T)
-        w_all, V_all = jnp.real(jnp.asarray(w_all)).astype(rdt), jnp.asarray(V_all, dt)
+        w_all, V_all = jnp.real(_array(w_all)).astype(rdt), _array(V_all).astype(dt)
         w, V, guard = window.split(w_all, V_all, k, which, sigma)
         gap = rules.cut_gap(w, guard) if guard.shape[0] else jnp.full((k,), jnp.inf, rdt)
         return w, V, _residuals(Aop, Bop, w, V), gap, jnp.asarray(-1)
 
-    @jax.custom_vjp
+    @jax.custom_jvp
     def core(cA, cB, cT, X0):
         return forward(cA, cB, cT, X0)
 
-    def fwd(cA, cB, cT, X0):
+    @core.defjvp
+    def core_jvp(primals, tangents):
+        cA, cB, cT, X0 = primals
         out = forward(cA, cB, cT, X0)
-        return out, (out[0], out[1], out[3], cA, cB, cT, X0)
+        w, V, res, gap, iters = out
+        lin = (_diff(tangents[0]), None if cB is None else _diff(tangents[1]))
+        dw, dV = linear_call(tangent, transpose, (w, V, gap, cA, cB, cT), lin)
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _no_tangent(iters))
 
-    def bwd(saved, cts):
-        w, V, gap, cA, cB, cT, X0 = saved
+    def tangent(saved, lin):
+        w, V, gap, cA, cB, cT = saved
+        dAV = opA.tangent(cA, lin[0], k, V)
+        dBV = None if opB is None else opB.tangent(cB, lin[1], k, V)
+        arrays, fns = static(cA, cB, cT, (k,))
+        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, *arrays, sign=sign, method=method, tol=atol,
+                                                  maxiter=amax, rtol=rtol, **fns)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        cut = _cut_mask(w, gap, rtol)
+        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + " (forward mode: NaN tangents)")
+        return jnp.where(cut, jnp.nan, dw), jnp.where(cut[None, :], jnp.nan, dV)
+
+    def transpose(saved, cts):
+        w, V, gap, cA, cB, cT = saved
         wbar, Vbar = jnp.real(cts[0]), jnp.conj(cts[1])
         same = sorted_clusters(w, rtol)
         if gauge != "ignore":
             X = jnp.conj(V).T @ Vbar
-            _emit(_report.report_vectors, w, skew_defect(X, same), jnp.max(jnp.abs(X)), mode=gauge, routine=routine)
-            _emit(_report.report_values, w, cluster_spread(wbar, same), jnp.max(jnp.abs(wbar)), mode=gauge,
+            _emit(_report.report_vectors, w, skew_defect(X, same), jnp.max(jnp.abs(X)), mode=gauge, strict=True,
                   routine=routine)
+            _emit(_report.report_values, w, cluster_spread(wbar, same), jnp.max(jnp.abs(wbar)), mode=gauge,
+                  strict=True, routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
-        _emit(report.cut, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
+        _emit(report.cut, w, gap, touched, mode="raise", strict=True, rtol=rtol, routine=routine)
         arrays, fns = static(cA, cB, cT, (k,))
         a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, *arrays, sign=sign, method=method, tol=atol,
                                                 maxiter=amax, rtol=rtol, **fns)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
-        ctA = opA.cotangent(cA, k, V, a)
-        ctB = None if opB is None else opB.cotangent(cB, k, V, b)
-        return ctA, ctB, jax.tree_util.tree_map(_zeros, cT), _zeros(X0)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        ctA = _diff(opA.cotangent(cA, k, V, a))
+        return ctA, None if opB is None else _diff(opB.cotangent(cB, k, V, b))
 
-    core.defvjp(fwd, bwd)
     w, V, res, gap, iters = core(opA.args, None if opB is None else opB.args,
                                  None if opT is None else opT.args, X0)
     if not return_info:
@@ -329,7 +385,7 @@ def eigs(
                                        v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
         else:
             w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
-        w_all, V_all = jnp.asarray(w_all, cdt), jnp.asarray(V_all, cdt)
+        w_all, V_all = _array(w_all).astype(cdt), _array(V_all).astype(cdt)
         V_all = V_all / jnp.linalg.norm(V_all, axis=0)[None, :]
         w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
         others = jnp.concatenate([w, guard])

@@ -113,6 +113,26 @@ class Operator:
         return out
 
 
+    def tangent(self, args: dict, dargs: dict, width: int, V: jax.Array) -> jax.Array:
+        """``dA V`` for tangents ``dargs`` of the differentiable arrays (``{width: diff}``): the JVP
+        of the product at the block ``V``; ``herm(dA) V`` for a Hermitian BCOO matrix."""
+        key = None if None in args else width
+        diff, nondiff = args[key]
+        ddiff = dargs[key]
+        if not diff:
+            return jnp.zeros_like(V)
+        if self.kind == "dense":
+            return ddiff[0] @ V
+        if self.kind == "bcoo":
+            (indices,), shape = nondiff, (self.n, self.n)
+            dV = jsparse.BCOO((ddiff[0], indices), shape=shape) @ V
+            if self.hermitian:
+                dV = (dV + jsparse.BCOO((jnp.conj(ddiff[0]), indices[:, ::-1]), shape=shape) @ V) / 2
+            return dV
+        fn = self.fn(width)
+        return jax.jvp(lambda *d: _apply_one(fn, d + nondiff, self.real, V), diff, tuple(ddiff))[1]
+
+
 def apply(fns: dict, args: dict, real: bool) -> Callable[[jax.Array], jax.Array]:
     """``X -> A X`` dispatching on the block width; other widths column by column (width 1)."""
     def mv(X):

@@ -1,0 +1,171 @@
+"""JAX forward mode of eigsh / eigs (``jax.jvp``, ``jacfwd``) against the dense eigengrad rules, the
+transposition of the forward and reverse maps, and the transforms around them (jit, vmap)."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from jax.experimental import sparse as jsparse
+
+import eigengrad.jax as ej
+from eigengrad.errors import DegeneracyWarning
+from eigengrad.testing import check_grads
+from test_iterative_problems import grid, laplacian_1d, mass_1d
+
+jax.config.update("jax_enable_x64", True)
+
+
+def rel(a, b):
+    return float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+
+
+def outputs(w, V, M):
+    """Eigenvalues and a gauge-invariant eigenvector function (|V|² weighted by ``M``)."""
+    return jnp.concatenate([w, jnp.sum(M * jnp.abs(V) ** 2, axis=0)])
+
+
+def herm(X):
+    return (X + jnp.conj(X).T) / 2
+
+
+def dense_window(A, k, which, B=None):
+    w, V = ej.eigh(A) if B is None else ej.eigh(A, B)
+    sl = slice(0, k) if which == "smallest" else slice(A.shape[0] - k, A.shape[0])
+    return w[sl], V[:, sl]
+
+
+@pytest.mark.parametrize("which,complex_", [("smallest", False), ("largest", False), ("smallest", True)])
+def test_dense_jvp_matches_dense_eigh(which, complex_):
+    A = grid(10, phase=(0.7, -1.3) if complex_ else None).toarray()
+    n, k = A.shape[0], 4
+    rng = np.random.default_rng(0)
+    M = jnp.asarray(rng.standard_normal((n, k)))
+    dA = rng.standard_normal((n, n)) + (1j * rng.standard_normal((n, n)) if complex_ else 0)
+    A, dA = jnp.asarray(A), herm(jnp.asarray(dA))
+    _, t = jax.jvp(lambda A: outputs(*ej.eigsh(A, k, which=which, tol=1e-12, adjoint_tol=1e-12), M), (A,), (dA,))
+    _, t_ref = jax.jvp(lambda A: outputs(*dense_window(A, k, which), M), (A,), (dA,))
+    assert rel(t, t_ref) < 1e-8
+
+
+def test_generalized_jvp():
+    n, k = 120, 4
+    L = laplacian_1d(n).toarray() + np.diag(np.linspace(0, 1, n))
+    Bm = mass_1d(n).toarray()
+    rng = np.random.default_rng(1)
+    M = jnp.asarray(rng.standard_normal((n, k)))
+    dA, dB = herm(jnp.asarray(rng.standard_normal((n, n)))), herm(jnp.asarray(0.1 * rng.standard_normal((n, n))))
+    args, tans = (jnp.asarray(L), jnp.asarray(Bm)), (dA, dB)
+    _, t = jax.jvp(lambda A, B: outputs(*ej.eigsh(A, k, B=B, tol=1e-12, adjoint_tol=1e-12), M), args, tans)
+    _, t_ref = jax.jvp(lambda A, B: outputs(*dense_window(A, k, "smallest", B), M), args, tans)
+    assert rel(t, t_ref) < 1e-8
+
+
+def test_closure_and_bcoo_jvp_and_transposition():
+    """A matrix-free closure over θ and a BCOO matrix: forward mode vs finite differences, and the
+    forward and reverse maps transposes of each other (check_grads)."""
+    L = grid(8)
+    n, k = L.shape[0], 3
+    Ld = jnp.asarray(L.toarray())
+    rng = np.random.default_rng(2)
+    M = jnp.asarray(rng.standard_normal((n, k)))
+    theta = jnp.asarray(0.1 * rng.standard_normal(n))
+
+    def closure(theta):
+        w, V = ej.eigsh(lambda X: Ld @ X + theta[:, None] * X, k, n=n, tol=1e-12, adjoint_tol=1e-12)
+        return outputs(w, V, M)
+
+    check_grads(closure, (theta,), modes=("fwd", "rev"), rtol=1e-6, n_directions=2)
+
+    Ls = jsparse.BCOO.fromdense(Ld)
+    idx = np.asarray(Ls.indices)
+    where = {(int(i), int(j)): p for p, (i, j) in enumerate(idx)}
+    mirror = jnp.asarray([where[(int(j), int(i))] for i, j in idx])
+
+    def bcoo(data):  # symmetric values: a finite-difference step must keep the matrix Hermitian
+        data = (data + data[mirror]) / 2
+        w, V = ej.eigsh(jsparse.BCOO((data, Ls.indices), shape=Ls.shape), k, tol=1e-12, adjoint_tol=1e-12)
+        return outputs(w, V, M)
+
+    check_grads(bcoo, (Ls.data,), modes=("fwd", "rev"), rtol=1e-6, n_directions=2)
+
+
+def test_cluster_inside_k_projector_jvp():
+    """Symmetric square grid: λ2 = λ3 exactly. The projector onto the first four eigenvectors and the
+    cluster's eigenvalue sum have exact tangents."""
+    n1 = 10
+    L1 = laplacian_1d(n1)
+    A = jnp.asarray((sp.kron(L1, sp.eye(n1)) + sp.kron(sp.eye(n1), L1)).toarray())
+    w = np.linalg.eigvalsh(np.asarray(A))
+    assert abs(w[1] - w[2]) < 1e-12 and w[3] - w[2] > 1e-2
+    rng = np.random.default_rng(3)
+    dA = herm(jnp.asarray(rng.standard_normal(A.shape)))
+
+    def f(eig, A):
+        w, V = eig(A)
+        return jnp.concatenate([jnp.atleast_1d(w[1] + w[2]), (V @ jnp.conj(V).T).ravel()])
+
+    _, t = jax.jvp(lambda A: f(lambda A: ej.eigsh(A, 4, tol=1e-12, adjoint_tol=1e-12), A), (A,), (dA,))
+    _, t_ref = jax.jvp(lambda A: f(lambda A: dense_window(A, 4, "smallest"), A), (A,), (dA,))
+    assert rel(t, t_ref) < 1e-8
+
+
+def test_cut_cluster_gives_nan_tangents_and_warns():
+    n1 = 10
+    L1 = laplacian_1d(n1)
+    A = jnp.asarray((sp.kron(L1, sp.eye(n1)) + sp.kron(sp.eye(n1), L1)).toarray())  # λ1 = λ2: k=2 cuts
+    dA = herm(jnp.asarray(np.random.default_rng(4).standard_normal(A.shape)))
+    with pytest.warns(DegeneracyWarning, match="increase k|Increase k"):
+        (w, V), (dw, dV) = jax.jvp(lambda A: ej.eigsh(A, 2), (A,), (dA,))
+        jax.block_until_ready(dw)
+    assert np.isfinite(float(dw[0])) and np.isnan(np.asarray(dw[1]))
+    assert np.isnan(np.asarray(dV[:, 1])).all() and np.isfinite(np.asarray(dV[:, 0])).all()
+
+
+def test_jit_jacfwd_and_vmap():
+    L = grid(6)
+    n, k = L.shape[0], 2
+    Ld = jnp.asarray(L.toarray())
+    theta = jnp.asarray(0.1 * np.random.default_rng(5).standard_normal(n))
+
+    def f(theta):
+        return ej.eigsh(lambda X: Ld @ X + theta[:, None] * X, k, n=n, tol=1e-12, adjoint_tol=1e-12)[0]
+
+    def f_dense(theta):
+        return ej.eigh(Ld + jnp.diag(theta))[0][:k]
+
+    J_ref = jax.jacfwd(f_dense)(theta)
+    assert rel(jax.jacfwd(f)(theta), J_ref) < 1e-8
+    assert rel(jax.jit(jax.jacfwd(f))(theta), J_ref) < 1e-8
+    assert rel(jax.jacrev(f)(theta), J_ref) < 1e-8
+    thetas = jnp.stack([theta, 2 * theta])
+    g = jax.vmap(jax.grad(lambda t: f(t)[0]))(thetas)
+    g_ref = jax.vmap(jax.grad(lambda t: f_dense(t)[0]))(thetas)
+    assert rel(g, g_ref) < 1e-8
+
+
+def test_forward_mode_needs_a_jvp_of_the_product_reverse_mode_does_not():
+    """A product built on custom_vjp: reverse mode works (one VJP), forward mode says why not."""
+    L = grid(6)
+    n, k = L.shape[0], 2
+    Ld = jnp.asarray(L.toarray())
+
+    @jax.custom_vjp
+    def pot(theta, X):
+        return theta[:, None] * X
+
+    pot.defvjp(lambda t, X: (pot(t, X), (t, X)), lambda r, ct: (jnp.sum(ct * r[1], axis=1), r[0][:, None] * ct))
+    theta = jnp.zeros(n)
+
+    def f(theta):
+        return jnp.sum(ej.eigsh(lambda X: Ld @ X + pot(theta, X), k, n=n)[0])
+
+    g = jax.grad(f)(theta)
+    g_ref = jax.grad(lambda t: jnp.sum(ej.eigh(Ld + jnp.diag(t))[0][:k]))(theta)
+    assert rel(g, g_ref) < 1e-8
+    with pytest.raises(TypeError, match="custom_vjp"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            jax.jvp(f, (theta,), (jnp.ones(n),))
