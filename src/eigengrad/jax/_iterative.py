@@ -23,6 +23,7 @@ from .. import _report
 from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
+from .._solvers.batch import over_batch
 from .._solvers.lobpcg import extremal
 from ._linear import linear_call
 from ._operators import Operator, as_operator, host_operator
@@ -187,6 +188,11 @@ def _block(k, n, block_size, routine):
     return m
 
 
+def _dense(M) -> bool:
+    return isinstance(M, (jax.Array, np.ndarray))
+
+
+@over_batch(_dense)
 def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
     n: int | None = None, dtype: Any = None, tol: float | None = None, maxiter: int | None = None,
@@ -198,7 +204,9 @@ def eigsh(
     """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
     positive definite, ``V^H B V = I``): the smallest, the largest, or (``sigma``) the nearest to
     ``sigma``. Returns ``w`` (ascending, shape ``(k,)``) and ``V`` (``(n, k)``), and an
-    :class:`EigInfo` with ``return_info=True``.
+    :class:`EigInfo` with ``return_info=True``. Dense ``A``/``B`` with leading axes ``(..., n, n)``
+    are solved one matrix at a time (outputs ``(..., k)``, ``(..., n, k)``); ``jax.vmap`` over
+    ``eigsh`` works too, with the native solver.
 
     ``A``/``B``: a dense array (read as ``(A + A^H)/2``), a BCOO matrix, a SciPy sparse matrix or
     LinearOperator (no gradient), or a function ``X -> A X`` on ``(n, m)`` blocks (pass ``n``) that
@@ -328,6 +336,7 @@ def eigsh(
     return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
 
 
+@over_batch(_dense)
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
@@ -338,7 +347,8 @@ def eigs(
     """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right
     eigenvectors, ordered by ``which`` (largest_real, smallest_real, largest_magnitude,
     smallest_magnitude, largest_imag, smallest_imag) or by distance to ``sigma``. Complex outputs
-    ``w (k,)``, ``V (n, k)``; forms of ``A`` as in :func:`eigsh` (dense arrays are not symmetrised).
+    ``w (k,)``, ``V (n, k)``; forms of ``A`` as in :func:`eigsh` (dense arrays are not symmetrised;
+    leading axes are looped over).
 
     ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix) or a
     callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
