@@ -113,16 +113,39 @@ def general_adjoint(
     d = xp.sum(xp.conj(V) * Vbar, axis=0)
     rhs = xp.concat([Vbar - V * d[None, :], xp.astype(wbar, V.dtype)[None, :]], axis=0)
 
+    Y, res, iters = _bordered_solve(AH, wc, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
+    return Y[:n], AdjointInfo(res, iters)
+
+
+def general_jvp(
+    A: Op, w: Array, V: Array, dAV: Array, *, method: str = "bicgstab", tol: float, maxiter: int,
+    restart: int = 30,
+) -> tuple[Array, Array, AdjointInfo]:
+    """Tangents of §5b, the transpose of :func:`general_adjoint`: per pair the bordered system
+    ``[λ_i - A, v_i; v_i^H, 0] [dv_i; dλ_i] = [dA v_i; 0]``, i.e. ``(A - λ_i) dv_i = dλ_i v_i - dA v_i``
+    in the gauge ``v_i^H dv_i = 0`` (norm and phase kept). Returns ``(dw, dV, info)``."""
+    xp = namespace(V)
+    n = V.shape[0]
+    rhs = xp.concat([dAV, xp.zeros((1, V.shape[1]), dtype=V.dtype)], axis=0)
+    Y, res, iters = _bordered_solve(A, w, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
+    return Y[n], Y[:n], AdjointInfo(res, iters)
+
+
+def _bordered_solve(M: Op, s: Array, V: Array, rhs: Array, *, method: str, tol: float, maxiter: int,
+                    restart: int) -> tuple[Array, Array, Array]:
+    """All k systems ``[s_i - M, v_i; v_i^H, 0] y_i = rhs_i`` as one block, by BiCGStab (constant
+    memory) or GMRES(``restart``)."""
+    xp = namespace(V)
+    n = V.shape[0]
+
     def op(Y):
         a, x = Y[:n], Y[n:]
-        top = a * wc[None, :] - AH(a) + V * x
+        top = a * s[None, :] - M(a) + V * x
         return xp.concat([top, xp.sum(xp.conj(V) * a, axis=0)[None, :]], axis=0)
 
     if method == "gmres":
-        Y, res, iters = krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
-    else:
-        Y, res, iters = {"bicgstab": krylov.bicgstab}[method](op, rhs, tol=tol, maxiter=maxiter)
-    return Y[:n], AdjointInfo(res, iters)
+        return krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
+    return {"bicgstab": krylov.bicgstab}[method](op, rhs, tol=tol, maxiter=maxiter)
 
 
 def cut_gap(w: Array, guard: Array) -> Array:

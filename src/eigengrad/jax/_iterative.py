@@ -26,7 +26,7 @@ from .._solvers import arpack, report, window
 from .._solvers.batch import over_batch
 from .._solvers.lobpcg import extremal
 from ._linear import linear_call
-from ._operators import Operator, as_operator, host_operator
+from ._operators import Operator, _zeros, as_operator, host_operator
 from .._solvers.report import EigInfo
 
 
@@ -78,6 +78,13 @@ def _hermitian_tangent(w, V, dAV, dBV, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, 
 
 
 @partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
+def _general_tangent(w, V, dAV, cA, *, fA, rA, method, tol, maxiter, restart):
+    dw, dV, info = rules.general_jvp(_mv(fA, cA, rA), w, V, dAV, method=method, tol=tol, maxiter=maxiter,
+                                     restart=restart)
+    return dw, dV, info.res, info.iters
+
+
+@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
 def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
     A = _mv(fA, cA, rA)
 
@@ -121,19 +128,9 @@ def _diff(d: dict) -> dict:
     return {w: pair[0] for w, pair in d.items()}
 
 
-def _no_tangent(x):
-    return np.zeros(x.shape, jax.dtypes.float0) if not jnp.issubdtype(x.dtype, jnp.inexact) else jnp.zeros_like(x)
-
-
 def _cut_mask(w, gap, rtol):
     """Pairs whose cluster continues beyond the computed set (their derivatives are undefined)."""
     return gap <= rtol * jnp.max(jnp.abs(w))
-
-
-def _zeros(x):
-    if jnp.issubdtype(x.dtype, jnp.inexact):
-        return jnp.zeros_like(x)
-    return np.zeros(x.shape, jax.dtypes.float0)
 
 
 def _start(n: int, m: int, dtype, v0) -> jax.Array:
@@ -294,7 +291,7 @@ def eigsh(
         w, V, res, gap, iters = out
         lin = (_diff(tangents[0]), None if cB is None else _diff(tangents[1]))
         dw, dV = linear_call(tangent, transpose, (w, V, gap, cA, cB, cT), lin)
-        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _no_tangent(iters))
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
 
     def tangent(saved, lin):
         w, V, gap, cA, cB, cT = saved
@@ -354,8 +351,11 @@ def eigs(
     callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
     pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
     by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``)) with ``A^H`` from transposing
-    the product, then ONE VJP of the product: ``Ā = Σ a_i v_i^H``. Eigenvalues must be simple; a
-    loss depending on eigenvector phases raises :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
+    the product, then ONE VJP of the product: ``Ā = Σ a_i v_i^H``. Forward mode: one JVP of the
+    product and the transposed bordered systems ``[λ_i - A, v_i; v_i^H, 0][dv_i; dλ_i] = [dA v_i; 0]``
+    (gauge ``v_i^H dv_i = 0``). Eigenvalues must be simple (forward mode: NaN tangents and a
+    warning otherwise); a loss depending on eigenvector phases raises
+    :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
     """
     routine = "eigs"
     _report.check_mode(gauge)
@@ -402,29 +402,43 @@ def eigs(
         d = jnp.abs(w[:, None] - others[None, :]) + jnp.where(jnp.eye(k, others.shape[0], dtype=bool), jnp.inf, 0)
         return w, V, _residuals(Aop, None, w, V), jnp.min(d, axis=1), jnp.asarray(-1)
 
-    @jax.custom_vjp
+    @jax.custom_jvp
     def core(cA, X0):
         return forward(cA, X0)
 
-    def fwd(cA, X0):
+    @core.defjvp
+    def core_jvp(primals, tangents):
+        cA, X0 = primals
         out = forward(cA, X0)
-        return out, (out[0], out[1], out[3], cA, X0)
+        w, V, res, gap, iters = out
+        dw, dV = linear_call(tangent, transpose, (w, V, gap, cA), _diff(tangents[0]))
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
 
-    def bwd(saved, cts):
-        w, V, gap, cA, X0 = saved
+    def tangent(saved, dA):
+        w, V, gap, cA = saved
+        fA, a_args = _sel(opA, cA, (k,))
+        dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, k, V), a_args, fA=fA, rA=opA.real,
+                                                method=adjoint_solver, tol=atol, maxiter=amax, restart=restart)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        bad = _cut_mask(w, gap, rtol)
+        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol,
+              routine=routine + " (forward mode: NaN tangents)")
+        return jnp.where(bad, jnp.nan, dw), jnp.where(bad[None, :], jnp.nan, dV)
+
+    def transpose(saved, cts):
+        w, V, gap, cA = saved
         wbar, Vbar = jnp.conj(cts[0]), jnp.conj(cts[1])
         if gauge != "ignore":
             defect, scale = rules.phase_defect(V, Vbar)
-            _emit(_report.report_vectors, w, defect, scale, mode=gauge, routine=routine)
+            _emit(_report.report_vectors, w, defect, scale, mode=gauge, strict=True, routine=routine)
         touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
-        _emit(report.simple, w, gap, touched, mode="raise", rtol=rtol, routine=routine)
+        _emit(report.simple, w, gap, touched, mode="raise", strict=True, rtol=rtol, routine=routine)
         fA, a_args = _sel(opA, cA, (k,))
         a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, a_args, fA=fA, rA=opA.real, method=adjoint_solver,
                                            tol=atol, maxiter=amax, restart=restart)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, tol=atol, routine=routine)
-        return opA.cotangent(cA, k, V, a), _zeros(X0)
+        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        return _diff(opA.cotangent(cA, k, V, a))
 
-    core.defvjp(fwd, bwd)
     w, V, res, gap, iters = core(opA.args, X0)
     if not return_info:
         return w, V
