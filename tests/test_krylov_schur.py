@@ -48,7 +48,7 @@ def check(M: np.ndarray, r: Result, k: int, which: str, rtol: float, res_tol: fl
     d = np.abs(ref[:, None] - w[None, :]) / np.abs(ref)[:, None]
     assert d.min(axis=1).max() < rtol and d.min(axis=0).max() < rtol, (ref, w)
     assert np.allclose(np.linalg.norm(X, axis=0), 1)
-    res = np.linalg.norm(M @ X - X * w, axis=0) / np.abs(r.w).max()
+    res = np.linalg.norm(M @ X - X * w, axis=0) / np.abs(w).max()  # scale: the k wanted (the front ends test against it)
     assert res.max() < res_tol
     assert np.allclose(r.res[:k], res, rtol=1e-3, atol=res_tol / 100)
 

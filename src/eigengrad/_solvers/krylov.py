@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .._backend import Array, namespace, real
-from .loop import cdot, cnorm, safe_div, while_loop
+from .loop import cdot, cnorm, noise, safe_div, while_loop
 
 Op = Callable[[Array], Array]
 
@@ -213,7 +213,10 @@ def bicgstab(op: Op, b: Array, *, prec: Op | None = None, tol: float, maxiter: i
         r = s_ - cast(omega) * t
         return x, r, rhat, p, v, rho_new, alpha, omega, safe_div(xp, cnorm(xp, r), bnorm), it + 1
 
-    state = (Z, b, b, Z, Z, one, one, one, safe_div(xp, bnorm, bnorm), xp.asarray(0))
+    # Shadow residual: b plus a dense pseudo-random part. With r̂ = b a sparse right-hand side
+    # (an eigenvalue-only cotangent is [0; λ̄]) loses r̂ᴴr after one step and BiCGStab stalls.
+    rhat = b + noise(xp, b.shape[0], xp.asarray(7), b) * xp.astype(bnorm, b.dtype)[None, :]
+    state = (Z, b, rhat, Z, Z, one, one, one, safe_div(xp, bnorm, bnorm), xp.asarray(0))
     out = while_loop(xp, cond, _frozen(xp, body, tol, 8), state)
     x = out[0]
     return x, safe_div(xp, cnorm(xp, b - op(x)), bnorm), 2 * out[-1]

@@ -28,8 +28,8 @@ from typing import Any, Callable, NamedTuple
 
 from array_api_compat import device
 
-from .._backend import Array, diag_embed, eps, herm, is_complex, mH, namespace, real_dtype
-from .loop import cnorm, safe_div, while_loop
+from .._backend import Array, diag_embed, eps, herm, is_complex, mH, namespace
+from .loop import cnorm, noise, safe_div, while_loop
 from .window import GENERAL_WHICH, HERMITIAN_WHICH, _key
 
 Op = Callable[[Array], Array]
@@ -38,18 +38,9 @@ Op = Callable[[Array], Array]
 class Result(NamedTuple):
     w: Array  # (m,) all Ritz values, the wanted end first (window order); real for Hermitian A
     X: Array  # (n, m) unit-norm Ritz vectors
-    res: Array  # (m,) true residual norms ||A x - θ x|| / max|θ|
+    res: Array  # (m,) true residual norms ||A x - θ x|| / max|θ| over the k wanted
     iters: Array  # restarts (cycles after the first); products with A: at most m + iters (m - k)
     # single columns, then one block of m columns for ``res``
-
-
-def _noise(xp: Any, n: int, seed: Array, like: Array) -> Array:
-    """A deterministic pseudo-random column ``(n, 1)`` in ``[-1/2, 1/2)`` (a sine hash of the row
-    index and ``seed``), of ``like``'s dtype and device."""
-    rdt = real_dtype(like)
-    i = xp.astype(xp.arange(n, device=device(like)), rdt)
-    s = xp.sin(i * 12.9898 + xp.astype(seed, rdt) * 78.233 + 0.5) * 43758.5453
-    return xp.astype(s - xp.floor(s) - 0.5, like.dtype)[:, None]
 
 
 def _real_split(xp: Any, A: Op) -> Op:
@@ -60,6 +51,11 @@ def _real_split(xp: Any, A: Op) -> Op:
         AV = A(xp.concat([xp.real(V), xp.imag(V)], axis=1))
         return xp.astype(AV[:, :c], V.dtype) + 1j * xp.astype(AV[:, c:], V.dtype)
     return op
+
+
+def default_ncv(n: int, k: int) -> int:
+    """The Krylov basis size used when ``ncv`` is not given."""
+    return min(n - 1, max(2 * k + 1, 20))
 
 
 def krylov_schur(
@@ -75,7 +71,7 @@ def krylov_schur(
     whiches = HERMITIAN_WHICH if hermitian else GENERAL_WHICH
     if which not in whiches:
         raise ValueError(f"krylov_schur: which must be one of {whiches}, got {which!r}")
-    m = min(n - 1, max(2 * k + 1, 20)) if ncv is None else ncv
+    m = default_ncv(n, k) if ncv is None else ncv
     if not 0 < k < m < n:
         raise ValueError(f"krylov_schur: need 0 < k < ncv < n, got k={k}, ncv={m}, n={n}")
     p = k + (m - k) // 2  # Ritz vectors kept at a restart, k <= p < m
@@ -101,7 +97,7 @@ def krylov_schur(
             ej = xp.astype(rows == j, dt)
             low = xp.astype(rows <= j, dt)[:, None]
             w = Aop(Q @ ej[:, None])
-            r = _noise(xp, n, seed * (m + 1) + j, w)
+            r = noise(xp, n, seed * (m + 1) + j, w)
             W = xp.concat([w, r], axis=1)
             C1 = (mH(Q) @ W) * low
             W = W - Q @ C1
@@ -122,16 +118,17 @@ def krylov_schur(
         return Q, H
 
     def ritz(H: Array) -> tuple[Array, Array, Array, Array]:
-        """Ritz values and unit vectors of ``H``, residual estimates ``|h^H y| / max|θ|``, and the
-        order with the wanted end first."""
+        """Ritz values and unit vectors of ``H``, residual estimates ``|h^H y| / max|θ_wanted|`` (the
+        scale the front ends test residuals against), and the order with the wanted end first."""
         if hermitian:
             theta, U = xp.linalg.eigh(herm(H[:m, :]))
         else:
             theta, U = xp.linalg.eig(H[:m, :])
             U = normalize(U)
-        scale = xp.max(xp.abs(theta))
+        order = xp.argsort(_key(xp, theta, which, None), stable=True)
+        scale = xp.max(xp.abs(xp.take(theta, order[:k], axis=0)))
         est = xp.abs(H[m:, :] @ U)[0, :] / xp.where(scale > 0, scale, xp.ones_like(scale))
-        return theta, U, est, xp.argsort(_key(xp, theta, which, None), stable=True)
+        return theta, U, est, order
 
     def restart(Q: Array, H: Array, theta: Array, U: Array, order: Array, inject: Array, seed: Array
                 ) -> tuple[Array, Array, Array]:
@@ -147,7 +144,7 @@ def krylov_schur(
             S = mH(Y) @ H[:m, :] @ Y
         QY = Q[:, :m] @ Y
         kept = xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1)
-        v = _noise(xp, n, -1 - seed, Q)
+        v = noise(xp, n, -1 - seed, Q)
         for _ in range(2):
             v = v - QY[:, :k] @ (mH(QY[:, :k]) @ v)
         locked = xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
@@ -170,7 +167,7 @@ def krylov_schur(
         finished = conv & guard & same & (phase > 0)
         return finished, conv & xp.logical_not(finished) & ((phase == 0) | guard)
 
-    x = xp.where(cnorm(xp, x)[None, :] > 0, x, _noise(xp, n, xp.asarray(-1, device=dev), x))
+    x = xp.where(cnorm(xp, x)[None, :] > 0, x, noise(xp, n, xp.asarray(-1, device=dev), x))
     Q = xp.concat([normalize(x), xp.zeros((n, m), dtype=dt, device=dev)], axis=1)
     zero = xp.asarray(0, device=dev)
     Q, H = expand(Q, xp.zeros((m + 1, m), dtype=dt, device=dev), 0, zero)
@@ -192,6 +189,6 @@ def krylov_schur(
     Q, H, theta, U, est, order, *_, it = while_loop(xp, cond, body, state)
     w = xp.take(theta, order, axis=0)
     X = normalize(Q[:, :m] @ xp.take(U, order, axis=1))
-    scale = xp.max(xp.abs(w))
+    scale = xp.max(xp.abs(w[:k]))
     res = cnorm(xp, Aop(X) - X * xp.astype(w, dt)[None, :]) / xp.where(scale > 0, scale, xp.ones_like(scale))
     return Result(w, X, res, it)

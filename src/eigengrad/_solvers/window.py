@@ -6,19 +6,34 @@ from __future__ import annotations
 from .._backend import Array, namespace
 
 HERMITIAN_WHICH = ("smallest", "largest")
+NATIVE_HERMITIAN = ("lobpcg", "lanczos")  # written once against the array API: jit-able, any device
 GENERAL_WHICH = ("largest_real", "smallest_real", "largest_magnitude", "smallest_magnitude",
                  "largest_imag", "smallest_imag")
 
 
-def check_hermitian_options(which: str, sigma, solver, routine: str) -> None:
+def check_hermitian_options(which: str, sigma, solver, routine: str, B=None) -> None:
     """``eigsh``'s window and solver choice, checked the same way by both front ends."""
     if which not in HERMITIAN_WHICH:
         raise ValueError(f"{routine}: which must be one of {HERMITIAN_WHICH}, got {which!r}")
-    if sigma is not None and solver == "lobpcg":
+    if sigma is not None and solver in NATIVE_HERMITIAN:
         raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
-                         "(shift-invert) or your own solver; LOBPCG finds the smallest or largest.")
-    if not (solver in ("lobpcg", "arpack") or callable(solver)):
-        raise ValueError(f"{routine}: solver must be 'lobpcg', 'arpack' or a callable, got {solver!r}")
+                         f"(shift-invert) or your own solver; {solver!r} finds the smallest or largest.")
+    if B is not None and solver == "lanczos":
+        raise ValueError(f"{routine}: solver='lanczos' does not take B; use solver='lobpcg' for A v = λ B v")
+    if not (solver in (*NATIVE_HERMITIAN, "arpack") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be one of {(*NATIVE_HERMITIAN, 'arpack')} or a callable, "
+                         f"got {solver!r}")
+
+
+def check_general_options(which: str, sigma, solver, routine: str) -> None:
+    """``eigs``'s window and solver choice."""
+    if sigma is None and which not in GENERAL_WHICH:
+        raise ValueError(f"{routine}: which must be one of {GENERAL_WHICH}, got {which!r}")
+    if sigma is not None and solver == "arnoldi":
+        raise ValueError(f"{routine}: sigma (eigenvalues nearest a shift) needs solver='arpack' "
+                         "(shift-invert) or your own solver; 'arnoldi' finds an end of the spectrum.")
+    if not (solver in ("arnoldi", "arpack") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be 'arnoldi', 'arpack' or a callable, got {solver!r}")
 
 
 def _key(xp, w: Array, which: str, sigma) -> Array:

@@ -24,6 +24,7 @@ from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
 from .._solvers.batch import over_batch
+from .._solvers.krylov_schur import default_ncv, krylov_schur
 from .._solvers.lobpcg import extremal
 from ._linear import linear_call
 from ._operators import Operator, _zeros, as_operator, host_operator
@@ -57,6 +58,19 @@ def _lobpcg(X0, cA, cB, cT, *, fA, rA, fB, rB, fT, k, largest, tol, maxiter):
     w, V, res, guard, iters = extremal(_mv(fA, cA, rA), X0, k, largest=largest, B=_mv(fB, cB, rB),
                                        T=_mv(fT, cT, False), tol=tol, maxiter=maxiter)
     return w, V, res, rules.cut_gap(w, guard), iters
+
+
+@partial(jax.jit, static_argnames=("fA", "rA", "k", "which", "hermitian", "ncv", "tol", "maxiter"))
+def _krylov_schur(x0, cA, *, fA, rA, k, which, hermitian, ncv, tol, maxiter):
+    r = krylov_schur(_mv(fA, cA, rA), x0, k, which=which, hermitian=hermitian, ncv=ncv, tol=tol, maxiter=maxiter)
+    return r.w, r.X, r.iters
+
+
+def _krylov_widths(n: int, k: int, ncv: int | None) -> tuple:
+    """Block widths the Krylov–Schur solver applies the operator to (columns, real/imaginary pairs,
+    the final residual block)."""
+    m = default_ncv(n, k) if ncv is None else ncv
+    return (1, 2, m, 2 * m)
 
 
 @partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
@@ -194,8 +208,8 @@ def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
     n: int | None = None, dtype: Any = None, tol: float | None = None, maxiter: int | None = None,
     v0: jax.Array | None = None, solver: str | Callable = "lobpcg", preconditioner: Callable | None = None,
-    block_size: int | None = None, adjoint_solver: str | None = None, adjoint_tol: float | None = None,
-    adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
+    block_size: int | None = None, ncv: int | None = None, adjoint_solver: str | None = None,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
     on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
@@ -228,18 +242,19 @@ def eigsh(
     routine = "eigsh"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
-    window.check_hermitian_options(which, sigma, solver, routine)
+    window.check_hermitian_options(which, sigma, solver, routine, B)
     size = _size(A, n)
     if size is None:
         raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
     _check_k(k, size, routine)
     m = _block(k, size, block_size, routine)
-    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, (k, m, 2 * m), routine)
+    widths = (k, m, 2 * m) + (_krylov_widths(size, k, ncv) if solver == "lanczos" else ())
+    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, widths, routine)
     n = opA.n
     rdt = jnp.finfo(dt).dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
     atol = tol if adjoint_tol is None else float(adjoint_tol)
-    maxiter = maxiter or (1000 if solver == "lobpcg" else 20 * n)
+    maxiter = maxiter or (1000 if solver in window.NATIVE_HERMITIAN else 20 * n)
     amax = adjoint_maxiter or min(2 * n, 20000)
     method = adjoint_solver or ("minres" if sigma is not None else "cg")
     sign = -1.0 if (which == "largest" and sigma is None) else 1.0
@@ -264,7 +279,12 @@ def eigsh(
             return _lobpcg(X0, *arrays, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **fns)
         Aop = opA.bind(cA)
         Bop = None if opB is None else opB.bind(cB)
-        if solver == "arpack":
+        iters = jnp.asarray(-1)
+        if solver == "lanczos":
+            fA, a = _sel(opA, cA, _krylov_widths(n, k, ncv))
+            w_all, V_all, iters = _krylov_schur(X0[:, :1], a, fA=fA, rA=opA.real, k=k, which=which, hermitian=True,
+                                                ncv=ncv, tol=tol, maxiter=maxiter)
+        elif solver == "arpack":
             if not _concrete(cA, cB):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values; "
                                  "under jit use solver='lobpcg'")
@@ -278,7 +298,7 @@ def eigsh(
         w_all, V_all = jnp.real(_array(w_all)).astype(rdt), _array(V_all).astype(dt)
         w, V, guard = window.split(w_all, V_all, k, which, sigma)
         gap = rules.cut_gap(w, guard) if guard.shape[0] else jnp.full((k,), jnp.inf, rdt)
-        return w, V, _residuals(Aop, Bop, w, V), gap, jnp.asarray(-1)
+        return w, V, _residuals(Aop, Bop, w, V), gap, iters
 
     @jax.custom_jvp
     def core(cA, cB, cT, X0):
@@ -337,8 +357,8 @@ def eigsh(
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
-    solver: str | Callable = "arpack", adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None,
-    adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
+    solver: str | Callable = "arpack", ncv: int | None = None, adjoint_solver: str = "bicgstab",
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
     gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right
@@ -360,23 +380,21 @@ def eigs(
     routine = "eigs"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
-    if sigma is None and which not in window.GENERAL_WHICH:
-        raise ValueError(f"{routine}: which must be one of {window.GENERAL_WHICH}, got {which!r}")
-    if not (solver == "arpack" or callable(solver)):
-        raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+    window.check_general_options(which, sigma, solver, routine)
     if adjoint_solver not in ("bicgstab", "gmres"):
         raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
     size = _size(A, n)
     if size is None:
         raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
     _check_k(k, size - 1, routine)
-    opA, _, _, dt = _operators(A, None, None, size, dtype, False, (k,), routine)
+    widths = (k,) + (_krylov_widths(size, k, ncv) if solver == "arnoldi" else ())
+    opA, _, _, dt = _operators(A, None, None, size, dtype, False, widths, routine)
     n = opA.n
     cdt = jnp.result_type(dt, jnp.complex64)
     rdt = jnp.finfo(dt).dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
     atol = tol if adjoint_tol is None else float(adjoint_tol)
-    maxiter = maxiter or 20 * n
+    maxiter = maxiter or (1000 if solver == "arnoldi" else 20 * n)
     amax = adjoint_maxiter or max(1000, min(20 * n, 20000))
     rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
     X0 = _start(n, 1, dt, v0)
@@ -388,7 +406,12 @@ def eigs(
 
     def solve(cA, X0):
         Aop = opA.bind(cA)
-        if solver == "arpack":
+        iters = jnp.asarray(-1)
+        if solver == "arnoldi":
+            fA, a = _sel(opA, cA, _krylov_widths(n, k, ncv))
+            w_all, V_all, iters = _krylov_schur(X0, a, fA=fA, rA=opA.real, k=k, which=which, hermitian=False,
+                                                ncv=ncv, tol=tol, maxiter=maxiter)
+        elif solver == "arpack":
             if not _concrete(cA):
                 raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values")
             w_all, V_all = arpack.eigs(host_operator(opA, cA, dt), k, which=which, sigma=sigma,
@@ -400,7 +423,7 @@ def eigs(
         w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
         others = jnp.concatenate([w, guard])
         d = jnp.abs(w[:, None] - others[None, :]) + jnp.where(jnp.eye(k, others.shape[0], dtype=bool), jnp.inf, 0)
-        return w, V, _residuals(Aop, None, w, V), jnp.min(d, axis=1), jnp.asarray(-1)
+        return w, V, _residuals(Aop, None, w, V), jnp.min(d, axis=1), iters
 
     @jax.custom_jvp
     def core(cA, X0):

@@ -201,7 +201,7 @@ def as_operator(A: Any, *, n: int | None, dtype: Any, hermitian: bool, widths: I
         if tuple(out.shape) != (n, 1):
             raise ValueError(f"{routine}: {name}(X) must map an (n, m) block to (n, m); got {out.shape} for (n, 1)")
         odt = jnp.result_type(out.dtype, dt)
-        xdt = dt if jnp.issubdtype(odt, jnp.complexfloating) else jnp.finfo(dt).dtype
+        xdt = odt if jnp.issubdtype(odt, jnp.complexfloating) else jnp.finfo(dt).dtype
         fns, args = {}, {}
         for w in sorted(set(widths) | {1}):
             fns[w], args[w] = convert(A, jnp.zeros((n, w), xdt))
