@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from .._backend import Array, diag_embed, mH, namespace, real
+from .._backend import Array, diag_embed, eps, mH, namespace, real
 from .._solvers import krylov
+from .._solvers.loop import cnorm
 from .clusters import inverse_gaps, sorted_clusters
 
 Op = Callable[[Array], Array]
@@ -45,6 +46,16 @@ class ProjectedSystem:
     def project_in(self, Y: Array) -> Array:
         """``P^H Y``: orthogonal to span ``V``."""
         return Y - self.BV @ (mH(self.V) @ Y)
+
+    def rhs(self, R: Array) -> Array:
+        """``sign · P^H R``, the right-hand sides of the solves. Projected twice: once leaves rounding
+        noise ``~ eps ||r_i||`` along ``span BV``, outside the operator's range, where no solver can
+        reduce it (a residual floor when ``P^H r_i`` is small, e.g. ``r_i`` a primal residual for
+        ``dA = A``). A column is set to zero where it is only that noise (``||P^H r_i|| <= 100 eps
+        ||r_i||``: ``r_i ∈ span BV``, as for ``dA = I`` or ``v̄_i ∝ v_i``): its solution ``z_i = 0``
+        is one a stopping test relative to ``||P^H r_i||`` could never certify."""
+        xp = namespace(R)
+        return self.sign * _drop_noise(xp, self.project_in(self.project_in(R)), R)
 
     def matvec(self, Z: Array) -> Array:
         Z = self.project_out(Z)
@@ -89,7 +100,7 @@ def hermitian_adjoint(
     b = None if B is None else -(V @ (K * wc[None, :] + xp.where(same, X, xp.zeros_like(X)) / 2))
 
     sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
-    z, res, iters = sys.solve(sign * sys.project_in(Vbar), method=method, tol=tol, maxiter=maxiter)
+    z, res, iters = sys.solve(sys.rhs(Vbar), method=method, tol=tol, maxiter=maxiter)
     a = a - z
     if b is not None:
         b = b + z * wc[None, :]
@@ -123,12 +134,24 @@ def general_jvp(
 ) -> tuple[Array, Array, AdjointInfo]:
     """Tangents of §5b, the transpose of :func:`general_adjoint`: per pair the bordered system
     ``[λ_i - A, v_i; v_i^H, 0] [dv_i; dλ_i] = [dA v_i; 0]``, i.e. ``(A - λ_i) dv_i = dλ_i v_i - dA v_i``
-    in the gauge ``v_i^H dv_i = 0`` (norm and phase kept). Returns ``(dw, dV, info)``."""
+    in the gauge ``v_i^H dv_i = 0`` (norm and phase kept). Solved for the correction to
+    ``[0; v_i^H dA v_i]`` (exact for a normal ``A``), whose right-hand side ``[dA v_i - v_i v_i^H dA v_i;
+    0]`` is orthogonal to the border: BiCGStab breaks down on ``[dA v_i; 0]`` when ``dA v_i ∥ v_i``
+    (``dA = I``). Returns ``(dw, dV, info)``."""
     xp = namespace(V)
     n = V.shape[0]
-    rhs = xp.concat([dAV, xp.zeros((1, V.shape[1]), dtype=V.dtype)], axis=0)
+    dw0 = xp.sum(xp.conj(V) * dAV, axis=0)
+    top = _drop_noise(xp, dAV - V * dw0[None, :], dAV)
+    rhs = xp.concat([top, xp.zeros((1, V.shape[1]), dtype=V.dtype)], axis=0)
     Y, res, iters = _bordered_solve(A, w, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
-    return Y[n], Y[:n], AdjointInfo(res, iters)
+    return Y[n] + dw0, Y[:n], AdjointInfo(res, iters)
+
+
+def _drop_noise(xp, Y: Array, R: Array) -> Array:
+    """``Y`` (``R`` with its components along a few vectors removed) with zero columns where they are
+    rounding noise of that removal: ``||y_i|| <= 100 eps ||r_i||``."""
+    noise = cnorm(xp, Y) <= 100 * eps(R) * cnorm(xp, R)
+    return xp.where(noise[None, :], xp.zeros_like(Y), Y)
 
 
 def _bordered_solve(M: Op, s: Array, V: Array, rhs: Array, *, method: str, tol: float, maxiter: int,
@@ -193,5 +216,5 @@ def hermitian_jvp(
         PB = mH(V) @ dBV
         C = C - xp.where(same, PB, xp.zeros_like(PB)) / 2
     sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
-    z, res, iters = sys.solve(-sign * sys.project_in(Rt), method=method, tol=tol, maxiter=maxiter)
+    z, res, iters = sys.solve(-sys.rhs(Rt), method=method, tol=tol, maxiter=maxiter)
     return dw, V @ C + z, AdjointInfo(res, iters)
