@@ -3,9 +3,13 @@ dense, sparse or matrix-free operator): an ``autograd.Function`` whose forward i
 (native LOBPCG on any device, host ARPACK, or a user callable) and whose backward solves the adjoint
 systems of ``eigengrad._rules.partial`` and then calls ``torch.autograd.grad`` through the operator's
 product ONCE, with the whole block of adjoint vectors (design/adjoints.md §5). Nothing is
-differentiated through the iterations. Forward mode (``jvp``) for ``eigsh`` on dense matrices, with
-the same projected solves; ``torch.func`` transforms are not supported (the backward of a
-matrix-free operator needs ``torch.autograd.grad``).
+differentiated through the iterations. Forward mode (``jvp``) solves the transposed systems
+(``partial.hermitian_jvp``, ``partial.general_jvp``) after ONE JVP of the product at the block
+``V`` (``dA V``), for every operator form PyTorch's forward AD accepts (not sparse tensors).
+``torch.func``: ``grad``/``jvp`` for tensors and SciPy operators, ``vmap`` by a loop over the batch
+(the solvers test the data); matrix-free operators (whose derivatives need ``torch.autograd`` through
+the function) and derivatives under ``vmap`` raise. Dense inputs with leading batch axes are solved
+one matrix at a time by the front ends.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from .. import _report
 from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
+from .._solvers.batch import over_batch
 from .._solvers.lobpcg import extremal
-from ._operators import Operator, as_operator, host_operator
 from .._solvers.report import EigInfo
+from ._function import plain_mode, readable
+from ._operators import Operator, as_operator, host_operator
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -33,11 +39,12 @@ def _default_tol(dtype: torch.dtype) -> float:
 
 
 def _start(n: int, m: int, dtype: torch.dtype, device, v0) -> torch.Tensor:
-    g = torch.Generator(device="cpu").manual_seed(0)
-    X = torch.randn(n, m, generator=g, dtype=torch.float64)
-    if dtype.is_complex:
-        X = torch.complex(X, torch.randn(n, m, generator=g, dtype=torch.float64))
-    X = X.to(dtype=dtype, device=device)
+    with plain_mode():  # a constant, also under torch.func.vmap (which refuses random operations)
+        g = torch.Generator(device="cpu").manual_seed(0)
+        X = torch.randn(n, m, generator=g, dtype=torch.float64)
+        if dtype.is_complex:
+            X = torch.complex(X, torch.randn(n, m, generator=g, dtype=torch.float64))
+        X = X.to(dtype=dtype, device=device)
     if v0 is not None:
         v0 = torch.as_tensor(v0, dtype=dtype, device=device).reshape(n, -1)[:, :m]
         X[:, : v0.shape[1]] = v0
@@ -72,9 +79,86 @@ def _check_k(k, n, routine):
         raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
 
 
+_VMAP_DERIVATIVES = (
+    "derivatives inside torch.func.vmap (jacrev, jacfwd, hessian, vmap of grad or jvp) are not "
+    "supported: the adjoint and tangent solves stop on tests of the data, which vmap cannot batch. "
+    "Take torch.func.grad / torch.func.jvp one cotangent or direction at a time, or pass A with "
+    "leading batch axes (the front end loops over them) and use torch.autograd.")
+
+
+def _plain(routine: str, *tensors):
+    """The plain values behind ``tensors`` (also inside torch.func.grad/jvp) for the host checks;
+    under vmap the solves cannot run, so this raises."""
+    got = readable(*tensors)
+    if got is None:
+        raise NotImplementedError(f"{routine}: {_VMAP_DERIVATIVES}")
+    return got
+
+
+def _host(routine: str, *tensors) -> list:
+    """``tensors`` as NumPy arrays (see :func:`_plain`)."""
+    got = _plain(routine, *tensors)
+    with plain_mode():
+        return [_np(t) for t in got]
+
+
+def _bind(opA: Operator, opB: Operator | None, params: Sequence[torch.Tensor]):
+    nA = len(opA.params)
+    return opA.bind(params[:nA]), None if opB is None else opB.bind(params[nA:])
+
+
+def _vmap_loop(fn, info, in_dims, args):
+    """``vmap`` rule of the solvers (whose iterations test the data): one solve per batch entry."""
+    outs = [fn.apply(*[a.select(d, i) if isinstance(a, torch.Tensor) and d is not None else a
+                       for a, d in zip(args, in_dims)]) for i in range(info.batch_size)]
+    return tuple(torch.stack(o) for o in zip(*outs)), (0,) * len(outs[0])
+
+
+def _undefined(w, gap, rtol, routine, hermitian):
+    """``(k,)`` mask of the pairs with no tangent: a cluster cut by the k-th eigenvalue (``eigs``: a
+    non-simple eigenvalue), whose systems are singular. Their tangents are NaN, with a
+    ``DegeneracyWarning``; their right-hand sides are zeroed so the other solves are not held up."""
+    w0, gap0 = _plain(routine, w, gap)
+    with plain_mode():
+        bad = gap0 <= rtol * w0.abs().max()
+        (report.cut if hermitian else report.simple)(_np(w0), _np(gap0), _np(bad), rtol=rtol, mode="warn",
+                                                     routine=routine + " (forward mode: NaN tangents)")
+    return bad
+
+
+class _FirstOrder(torch.autograd.Function):
+    """The identity on a gradient, tied to the outputs ``w, V`` of the solve: differentiating the
+    gradient again (double backward, nested torch.func.grad) reaches its backward, which raises,
+    instead of treating the adjoint solves as constants."""
+
+    @staticmethod
+    def forward(routine, g, *outputs):
+        return g.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.routine = inputs[0]
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise NotImplementedError(
+            f"{ctx.routine}: second derivatives (double backward, hessian, nested grad) are not supported: "
+            "the adjoint solves are not differentiated. Use dense eigh/eig for second derivatives.")
+
+    jvp = backward
+
+
+def _first_order(routine: str, grads: tuple, *outputs) -> tuple:
+    """``grads``, guarded by :class:`_FirstOrder` where a graph of the backward pass is recorded."""
+    if not torch.is_grad_enabled():
+        return grads
+    return tuple(None if g is None else _FirstOrder.apply(routine, g, *outputs) for g in grads)
+
+
 class _Eigsh(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, cfg: dict, opA: Operator, opB: Operator | None, X0: torch.Tensor, *params):
+    def forward(cfg: dict, opA: Operator, opB: Operator | None, X0: torch.Tensor, *params):
+        opA, opB = _bind(opA, opB, params)
         Aop = opA.apply
         Bop = None if opB is None else opB.apply
         T = cfg["T"]
@@ -99,63 +183,78 @@ class _Eigsh(torch.autograd.Function):
                 gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full((k,), torch.inf, dtype=rdt)
                 res, iters = _residuals(Aop, Bop, w, V), -1
         report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
-        w, V = w.clone(), V.clone()  # own storage: outputs must not be views (forward-mode AD)
-        ctx.cfg, ctx.opA, ctx.opB = cfg, opA, opB
+        # own storage: outputs must not be views (forward-mode AD)
+        return w.clone(), V.clone(), res, gap, torch.tensor(iters)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        cfg, opA, opB, _, *params = inputs
+        w, V, res, gap, its = output
+        ctx.cfg = cfg
+        ctx.opA, ctx.opB = _bind(opA, opB, params)
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
-        ctx.save_for_forward(w, V)
-        its = torch.tensor(iters)
+        ctx.save_for_forward(w, V, gap)
         ctx.mark_non_differentiable(res, gap, its)
-        return w, V, res, gap, its
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        return _vmap_loop(_Eigsh, info, in_dims, args)
 
     @staticmethod
     def backward(ctx, wbar, Vbar, _res, _gap, _its):
         w, V, gap = ctx.saved_tensors
         cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
         routine = "eigsh"
-        with torch.no_grad():
-            wbar = torch.zeros_like(w) if wbar is None else wbar.real
-            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
-            same = sorted_clusters(w, cfg["rtol"])
+        wbar = torch.zeros_like(w) if wbar is None else wbar.real
+        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        w0, V0, gap0, wbar0, Vbar0 = _plain(routine, w, V, gap, wbar, Vbar)
+        with plain_mode():
+            same = sorted_clusters(w0, cfg["rtol"])
             if cfg["gauge"] != "ignore":
-                X = V.mH @ Vbar
-                _report.report_vectors(_np(w), _np(skew_defect(X, same)), _np(X.abs().max()), cfg["gauge"], routine)
-                _report.report_values(_np(w), _np(cluster_spread(wbar, same)), _np(wbar.abs().max()),
+                X = V0.mH @ Vbar0
+                _report.report_vectors(_np(w0), _np(skew_defect(X, same)), _np(X.abs().max()), cfg["gauge"],
+                                       routine)
+                _report.report_values(_np(w0), _np(cluster_spread(wbar0, same)), _np(wbar0.abs().max()),
                                       cfg["gauge"], routine)
-            touched = (torch.linalg.vector_norm(Vbar, dim=0) > 0) | (wbar != 0)
-            report.cut(_np(w), _np(gap), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+            touched = (torch.linalg.vector_norm(Vbar0, dim=0) > 0) | (wbar0 != 0)
+            report.cut(_np(w0), _np(gap0), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+        with torch.no_grad():
             Bop = None if opB is None else opB.apply
             a, b, info = rules.hermitian_adjoint(
                 opA.apply, w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=cfg["T"],
                 sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
-            report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        res, iters = _host(routine, info.res, info.iters)
+        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
         grads = opA.cotangent(V, a) + (() if opB is None else opB.cotangent(V, b))
-        return (None, None, None, None, *grads)
+        return (None, None, None, None, *_first_order(routine, grads, w, V))
 
     @staticmethod
     def jvp(ctx, _cfg, _opA, _opB, _X0, *dparams):
-        w, V = ctx.saved_tensors
+        w, V, gap = ctx.saved_tensors
         cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
-        for op in (opA, opB):
-            if op is not None and op.kind not in ("dense", "scipy"):
-                raise NotImplementedError("eigsh: forward-mode AD is implemented for dense matrices only; "
-                                          "use reverse mode (backward) for sparse and matrix-free operators")
+        routine = "eigsh"
+        _plain(routine, *(d for d in dparams if d is not None))
         nA = len(opA.params)
-        dA = dparams[0] if nA else None
-        dB = dparams[nA] if (opB is not None and opB.params) else None
+        dAV = opA.tangent(V, dparams[:nA])
+        dBV = None if opB is None else opB.tangent(V, dparams[nA:])
+        bad = _undefined(w, gap, cfg["rtol"], routine, True)
+        keep = (~bad).to(V.dtype)[None, :]
         with torch.no_grad():
-            dAV = torch.zeros_like(V) if dA is None else dA @ V
             Bop = None if opB is None else opB.apply
             dw, dV, info = rules.hermitian_jvp(
-                opA.apply, w, V, dAV, B=Bop, BV=None if Bop is None else Bop(V),
-                dBV=None if opB is None else (torch.zeros_like(V) if dB is None else dB @ V), T=cfg["T"],
+                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV * keep, B=Bop,
+                BV=None if Bop is None else Bop(V), dBV=None if dBV is None else dBV * keep, T=cfg["T"],
                 sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
-        report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine="eigsh")
-        return dw, dV, None, None, None
+        res, iters = _host(routine, info.res, info.iters)
+        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        return _nan(dw, bad), _nan(dV, bad), None, None, None
 
 
 class _Eigs(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, cfg: dict, opA: Operator, X0: torch.Tensor, *params):
+    def forward(cfg: dict, opA: Operator, X0: torch.Tensor, *params):
+        opA = opA.bind(params)
         k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
         cdt = torch.promote_types(X0.dtype, torch.complex64)
         with torch.no_grad():
@@ -175,37 +274,78 @@ class _Eigs(torch.autograd.Function):
             gap = d.min(dim=1).values
             res = _residuals(opA.apply, None, w, V)
         report.forward(_np(res), -1, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigs")
-        ctx.cfg, ctx.opA = cfg, opA
+        return w.clone(), V.clone(), res, gap
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        cfg, opA, _, *params = inputs
+        w, V, res, gap = output
+        ctx.cfg, ctx.opA = cfg, opA.bind(params)
+        ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
+        ctx.save_for_forward(w, V, gap)
         ctx.mark_non_differentiable(res, gap)
-        return w, V, res, gap
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        return _vmap_loop(_Eigs, info, in_dims, args)
 
     @staticmethod
     def backward(ctx, wbar, Vbar, _res, _gap):
         w, V, gap = ctx.saved_tensors
         cfg, opA = ctx.cfg, ctx.opA
         routine = "eigs"
-        with torch.no_grad():
-            wbar = torch.zeros_like(w) if wbar is None else wbar
-            Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        wbar = torch.zeros_like(w) if wbar is None else wbar
+        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        w0, V0, gap0, wbar0, Vbar0 = _plain(routine, w, V, gap, wbar, Vbar)
+        with plain_mode():
             if cfg["gauge"] != "ignore":
-                defect, scale = rules.phase_defect(V, Vbar)
-                _report.report_vectors(_np(w), _np(defect), _np(scale), cfg["gauge"], routine)
-            touched = (torch.linalg.vector_norm(Vbar, dim=0) > 0) | (wbar != 0)
-            report.simple(_np(w), _np(gap), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+                defect, scale = rules.phase_defect(V0, Vbar0)
+                _report.report_vectors(_np(w0), _np(defect), _np(scale), cfg["gauge"], routine)
+            touched = (torch.linalg.vector_norm(Vbar0, dim=0) > 0) | (wbar0 != 0)
+            report.simple(_np(w0), _np(gap0), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
         AH = opA.adjoint(V)
         with torch.no_grad():
             a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=cfg["method"], tol=cfg["atol"],
                                             maxiter=cfg["amax"], restart=cfg["restart"])
-            report.adjoint(_np(info.res), int(info.iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
-        return (None, None, None, *opA.cotangent(V, a))
+        res, iters = _host(routine, info.res, info.iters)
+        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        return (None, None, None, *_first_order(routine, opA.cotangent(V, a), w, V))
+
+    @staticmethod
+    def jvp(ctx, _cfg, _opA, _X0, *dparams):
+        w, V, gap = ctx.saved_tensors
+        cfg, opA = ctx.cfg, ctx.opA
+        routine = "eigs"
+        _plain(routine, *(d for d in dparams if d is not None))
+        dAV = opA.tangent(V, dparams)
+        bad = _undefined(w, gap, cfg["rtol"], routine, False)
+        with torch.no_grad():
+            dw, dV, info = rules.general_jvp(
+                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV * (~bad).to(V.dtype)[None, :],
+                method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], restart=cfg["restart"])
+        res, iters = _host(routine, info.res, info.iters)
+        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+        return _nan(dw, bad), _nan(dV, bad), None, None
 
 
-def _info(w, res, iters, gap) -> EigInfo:
+def _nan(t: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
+    """``t`` with NaN in the entries (last axis) of the pairs ``bad``."""
+    return torch.where(bad, torch.full((), torch.nan, dtype=t.dtype, device=t.device), t)
+
+
+def _info(w, res, its, gap) -> EigInfo:
+    """Diagnostics of one solve; ``iterations`` an int (a tensor under vmap, where it has no value)."""
     scale = w.detach().abs().max()
-    return EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
+    got = readable(its) if isinstance(its, torch.Tensor) else [its]
+    return EigInfo(res, its if got is None else int(got[0]), gap, rules.gradient_error(res * scale, gap))
 
 
+def _dense(M) -> bool:
+    return isinstance(M, torch.Tensor) and M.layout == torch.strided
+
+
+@over_batch(_dense)
 def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
     n: int | None = None, params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None,
@@ -223,6 +363,8 @@ def eigsh(
     ``A``/``B``: a dense tensor (read as ``(A + A^H)/2``), a sparse COO/CSR tensor (gradient with
     its sparsity), a SciPy matrix or LinearOperator (no gradient), or a function ``X -> A X`` on
     ``(n, m)`` blocks (pass ``n``) whose tensors ``params=[...]`` get gradients, or an ``nn.Module``.
+    Dense ``A``/``B`` of shape ``(..., n, n)`` (leading axes broadcast) give ``w (..., k)``,
+    ``V (..., n, k)`` and batched info fields, by a Python loop over the batch: one solve each.
     ``solver``: ``"lobpcg"`` (native, any device; no ``sigma``), ``"arpack"`` (SciPy on the host;
     ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which,
     sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs.
@@ -234,6 +376,17 @@ def eigsh(
     ``torch.autograd.grad`` through the product. Faults raise (``on_failure="warn"`` warns):
     forward or adjoint non-convergence (:class:`~eigengrad.errors.ConvergenceError`), a cluster cut
     by the k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss (per ``gauge``).
+
+    Forward mode (``torch.autograd.forward_ad``, every form but sparse tensors, which PyTorch cannot
+    make dual: write their product as a function of the values instead): with ``R = dA V - dB V Λ``,
+    ``dλ_i = Re v_i^H r_i``, ``dV = V C + z`` with ``C = F ∘ V^H R - ½ same ∘ V^H dB V`` (so no
+    phase or basis inside a cluster moves) and ``z_i`` from the same projected systems, right-hand
+    sides ``-P^H r_i``; ``dA V`` is one JVP of the product (a function must close over the dual
+    tensors it is given in ``params``; a module's dual attributes, PyTorch's recipe, are found).
+    Pairs of a cluster cut by the k-th eigenvalue have no tangent: NaN, with a ``DegeneracyWarning``.
+    ``torch.func``: ``grad``, ``jvp`` and ``vmap`` (a loop) for dense (sparse COO: ``grad``) and
+    SciPy operators; matrix-free operators raise (use torch.autograd), as do derivatives under vmap
+    (jacrev, jacfwd) and second derivatives (``NotImplementedError`` saying what to use).
     """
     routine = "eigsh"
     _report.check_mode(gauge)
@@ -257,9 +410,10 @@ def eigsh(
     X0 = _start(n, m, dt, _device(opA), v0)
     params_all = opA.params + (() if opB is None else opB.params)
     w, V, res, gap, its = _Eigsh.apply(cfg, opA, opB, X0, *params_all)
-    return (w, V, _info(w, res, int(its), gap)) if return_info else (w, V)
+    return (w, V, _info(w, res, its, gap)) if return_info else (w, V)
 
 
+@over_batch(_dense)
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None, tol: float | None = None,
@@ -277,7 +431,10 @@ def eigs(
     Backward: per pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] =
     [v̄_i - v_i(v_i^H v̄_i); λ̄_i]`` by block BiCGStab (or GMRES(``restart``)), ``A^H`` from the
     transposed product, then ONE ``torch.autograd.grad`` through the product: ``Ā = Σ a_i v_i^H``.
-    Eigenvalues must be simple; a phase-dependent loss raises per ``gauge``.
+    Eigenvalues must be simple; a phase-dependent loss raises per ``gauge``. Forward mode: per pair
+    ``[λ_i - A, v_i; v_i^H, 0][dv_i; dλ_i] = [dA v_i; 0]`` (gauge ``v_i^H dv_i = 0``, that of the
+    backward), same solver; a non-simple eigenvalue gets NaN tangents and a ``DegeneracyWarning``.
+    Batching over leading axes of a dense ``A`` and ``torch.func`` support as in :func:`eigsh`.
     """
     routine = "eigs"
     _report.check_mode(gauge)

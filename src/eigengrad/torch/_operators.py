@@ -1,26 +1,30 @@
 """Operators for the iterative routines of ``eigengrad.torch``: every accepted form of ``A`` becomes
 an ``Operator`` with a product on blocks of columns (run without autograd), the tensors that get
-gradients (``params``, the inputs of the ``autograd.Function``) and their cotangents.
+gradients (``params``, the inputs of the ``autograd.Function``), their cotangents and their tangents.
 
 Accepted forms: a dense tensor; a sparse COO or CSR tensor (gradient with the same sparsity); a
 SciPy sparse matrix or ``LinearOperator`` (no gradient); a function ``X -> A X`` on ``(n, m)`` blocks
 with its parameters given as ``params=[...]`` (tensors it closes over), or an ``nn.Module`` (its
-parameters that require grad). Cotangents follow ``dL = Re Σ_i ⟨a_i, dA v_i⟩`` for adjoint vectors
-``a`` (``Ā = Σ a_i v_i^H``), PyTorch's convention (``∂L/∂Re + i ∂L/∂Im``): one call of
-``torch.autograd.grad`` through the product at the block ``V``.
+parameters that require grad, and under forward-mode AD the dual tensors set as its attributes).
+Cotangents follow ``dL = Re Σ_i ⟨a_i, dA v_i⟩`` for adjoint vectors ``a`` (``Ā = Σ a_i v_i^H``),
+PyTorch's convention (``∂L/∂Re + i ∂L/∂Im``): one call of ``torch.autograd.grad`` through the product
+at the block ``V``. Tangents are ``dA V``: for a function, the product evaluated once at ``V`` with
+forward-mode AD on, so that the dual tensors it closes over carry ``dA`` into it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 import torch
+import torch.autograd.forward_ad as fwAD
 
 _SPARSE = (torch.sparse_coo, torch.sparse_csr)
+_ft = torch._C._functorch
 
 
 @dataclass
@@ -38,6 +42,17 @@ class Operator:
     @property
     def real(self) -> bool:
         return not self.dtype.is_complex
+
+    def bind(self, params: Sequence[torch.Tensor]) -> Operator:
+        """The same operator with its matrix taken from ``params`` (the tensors an ``autograd.Function``
+        receives, unwrapped or wrapped by ``torch.func``); a function keeps its own closure."""
+        if self.kind == "dense":
+            (M,) = params
+            return replace(self, fn=lambda X: M.detach() @ X, params=(M,))
+        if self.kind == "sparse":
+            (M,) = params
+            return replace(self, fn=lambda X: _mm(M.detach(), X), params=(M,))
+        return self
 
     def apply(self, X: torch.Tensor) -> torch.Tensor:
         """``A X`` without autograd; a real operator acts on complex blocks part by part."""
@@ -68,6 +83,23 @@ class Operator:
             (g,) = torch.autograd.grad(y, x, Y, retain_graph=True)
             return g
         return ah
+
+    def tangent(self, V: torch.Tensor, dparams: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
+        """``dA V`` for the tangents ``dparams`` of ``params`` (None where a tensor has none); None when
+        none has one. PyTorch has no forward-mode AD for sparse tensors, so they never get here."""
+        if all(d is None for d in dparams):
+            return None
+        if self.kind == "dense":
+            return _mm(dparams[0], V)
+        with fwAD._set_fwd_grad_enabled(True), torch.no_grad():  # off inside an autograd.Function's jvp
+            Y = self._apply(fwAD.unpack_dual(V).primal)
+            dY = fwAD.unpack_dual(Y).tangent
+        if dY is None:
+            raise ValueError(
+                "the matrix-free operator does not depend on the dual tensors given as params: under "
+                "torch.autograd.forward_ad the function must close over the tensors made by make_dual "
+                "(pass those same tensors as params=[...])")
+        return dY
 
     def cotangent(self, V: torch.Tensor, a: torch.Tensor) -> tuple:
         """Gradients of ``params`` for ``Ā = Σ_i a_i v_i^H`` (``herm(Ā)`` entries for a Hermitian
@@ -131,20 +163,34 @@ def as_operator(A: Any, *, n: int | None, dtype: torch.dtype | None, params: Seq
         return Operator(lambda X: torch.as_tensor(np.asarray(A @ X.cpu().numpy()), device=X.device).to(
             torch.promote_types(X.dtype, dt)), (), A.shape[0], dt, "scipy", hermitian, host=A)
     if callable(A):
-        if isinstance(A, torch.nn.Module):
-            ps = tuple(p for p in A.parameters() if p.requires_grad) if params is None else tuple(params)
-        else:
-            ps = tuple(params or ())
+        ps = _module_tensors(A) if isinstance(A, torch.nn.Module) and params is None else tuple(params or ())
         if n is None:
             raise TypeError(f"{routine}: {name} is a function X -> {name} X; pass its size as n=...")
         dt = dtype or (ps[0].dtype if ps else torch.get_default_dtype())
         dev = ps[0].device if ps else None
         with torch.no_grad():
             out = A(torch.zeros(n, 1, dtype=dt, device=dev))
+        if _ft.is_functorch_wrapped_tensor(out) or any(_ft.is_functorch_wrapped_tensor(p) for p in ps):
+            raise NotImplementedError(
+                f"{routine}: {name} is a function of tensors transformed by torch.func (grad, jvp, vmap, "
+                "jacrev, ...); its derivative needs torch.autograd through the function, which torch.func "
+                "does not allow. Use torch.autograd (backward, torch.autograd.grad) or "
+                "torch.autograd.forward_ad with matrix-free operators, or pass a dense matrix to use torch.func.")
         if tuple(out.shape) != (n, 1):
             raise ValueError(f"{routine}: {name}(X) must map an (n, m) block to (n, m); got {tuple(out.shape)} for (n, 1)")
         return Operator(A, ps, n, torch.promote_types(out.dtype, dt), "function", hermitian)
     raise TypeError(f"{routine}: {name} must be a tensor, a SciPy matrix/LinearOperator or a function, got {type(A).__name__}")
+
+
+def _module_tensors(module: torch.nn.Module) -> tuple:
+    """A module's parameters that require grad, then the dual tensors (forward-mode AD) set as
+    attributes of it or its submodules (PyTorch's recipe replaces parameters by ``make_dual``)."""
+    ps = [p for p in module.parameters() if p.requires_grad]
+    for m in module.modules():
+        for t in list(vars(m).values()) + list(m._buffers.values()):
+            if isinstance(t, torch.Tensor) and t.layout == torch.strided and fwAD.unpack_dual(t).tangent is not None:
+                ps.append(t)
+    return tuple(ps)
 
 
 def host_operator(op: Operator, dtype: torch.dtype) -> Any:
@@ -160,6 +206,6 @@ def host_operator(op: Operator, dtype: torch.dtype) -> Any:
         return sp.csr_matrix((val, (idx[0], idx[1])), shape=(op.n, op.n))
     dev = op.params[0].device if op.params else None
     dt = np.dtype(str(dtype).replace("torch.", ""))
-    mm = lambda X: np.array(op.apply(torch.as_tensor(X.reshape(op.n, -1).astype(dt), device=dev)).cpu(),  # noqa: E731
+    mm = lambda X: np.array(op.apply(torch.as_tensor(X.reshape(op.n, -1).astype(dt), device=dev)).cpu().numpy(),  # noqa: E731
                             dtype=dt)
     return sla.LinearOperator((op.n, op.n), matvec=lambda x: mm(x)[:, 0], matmat=mm, dtype=dt)
