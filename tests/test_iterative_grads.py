@@ -33,7 +33,8 @@ def dense_window(fw, A, k, which, B=None, sigma=None, n=None):
     return w[idx], V[:, idx]
 
 
-@pytest.mark.parametrize("which,solver", [("smallest", "lobpcg"), ("largest", "lobpcg"), ("smallest", "arpack")])
+@pytest.mark.parametrize("which,solver", [("smallest", "lobpcg"), ("largest", "lobpcg"), ("smallest", "arpack"),
+                                          ("largest", "lanczos")])
 def test_real_grid(fw, which, solver):
     rng = np.random.default_rng(0)
     A = grid(12).toarray()  # n = 144
@@ -49,7 +50,8 @@ def test_real_grid(fw, which, solver):
     assert rel(g, g_ref) < RTOL
 
 
-def test_complex_bloch(fw):
+@pytest.mark.parametrize("solver", ["lobpcg", "lanczos"])
+def test_complex_bloch(fw, solver):
     rng = np.random.default_rng(1)
     A = grid(12, phase=(0.7, -1.3)).toarray()  # n = 144, complex Hermitian
     assert np.abs(A.imag).max() > 0.1
@@ -57,7 +59,7 @@ def test_complex_bloch(fw):
     c, M = loss_weights(rng, A.shape[0], k)
     loss = hermitian_loss(fw, c, M)
     At = fw.asarray(A)
-    g = fw.grad(lambda A: loss(*fw.eg.eigsh(A, k)), At)
+    g = fw.grad(lambda A: loss(*fw.eg.eigsh(A, k, solver=solver)), At)
     g_ref = fw.grad(lambda A: loss(*dense_window(fw, A, k, "smallest")), At)
     assert rel(g, g_ref) < RTOL
 
@@ -136,7 +138,8 @@ def test_large_chain_shift_invert(fw):
     assert rel(g, g_ref) < RTOL
 
 
-def test_eigs_advection_diffusion(fw):
+@pytest.mark.parametrize("solver", ["arpack", "arnoldi"])
+def test_eigs_advection_diffusion(fw, solver):
     n, k = 144, 4
     A = advection_diffusion(n).toarray()
     At = fw.asarray(A)
@@ -156,8 +159,8 @@ def test_eigs_advection_diffusion(fw):
         i = fw.asarray(idx)
         return w[i], V[:, i]
 
-    w, _ = fw.eg.eigs(At, k)
+    w, _ = fw.eg.eigs(At, k, solver=solver)
     assert rel(fw.numpy(w), w_all[idx]) < 1e-10
-    g = fw.grad(lambda A: loss(*fw.eg.eigs(A, k)), At)
+    g = fw.grad(lambda A: loss(*fw.eg.eigs(A, k, solver=solver)), At)
     g_ref = fw.grad(lambda A: loss(*dense(A)), At)
     assert rel(g, g_ref) < RTOL

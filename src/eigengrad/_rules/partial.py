@@ -130,21 +130,37 @@ def general_adjoint(
 
 def general_jvp(
     A: Op, w: Array, V: Array, dAV: Array, *, method: str = "bicgstab", tol: float, maxiter: int,
-    restart: int = 30,
+    restart: int = 30, undefined: Array | None = None,
 ) -> tuple[Array, Array, AdjointInfo]:
     """Tangents of §5b, the transpose of :func:`general_adjoint`: per pair the bordered system
     ``[λ_i - A, v_i; v_i^H, 0] [dv_i; dλ_i] = [dA v_i; 0]``, i.e. ``(A - λ_i) dv_i = dλ_i v_i - dA v_i``
     in the gauge ``v_i^H dv_i = 0`` (norm and phase kept). Solved for the correction to
     ``[0; v_i^H dA v_i]`` (exact for a normal ``A``), whose right-hand side ``[dA v_i - v_i v_i^H dA v_i;
     0]`` is orthogonal to the border: BiCGStab breaks down on ``[dA v_i; 0]`` when ``dA v_i ∥ v_i``
-    (``dA = I``). Returns ``(dw, dV, info)``."""
+    (``dA = I``). Pairs ``undefined`` (a ``(k,)`` mask: non-simple eigenvalues, singular systems)
+    get NaN tangents and a zero right-hand side. Returns ``(dw, dV, info)``."""
     xp = namespace(V)
     n = V.shape[0]
+    dAV = _without(xp, undefined, dAV)
     dw0 = xp.sum(xp.conj(V) * dAV, axis=0)
     top = _drop_noise(xp, dAV - V * dw0[None, :], dAV)
     rhs = xp.concat([top, xp.zeros((1, V.shape[1]), dtype=V.dtype)], axis=0)
     Y, res, iters = _bordered_solve(A, w, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
-    return Y[n] + dw0, Y[:n], AdjointInfo(res, iters)
+    return _nan_where(xp, undefined, Y[n] + dw0), _nan_where(xp, undefined, Y[:n]), AdjointInfo(res, iters)
+
+
+def _without(xp, undefined: Array | None, Y: Array | None) -> Array | None:
+    """``Y`` with the columns of the ``undefined`` pairs set to zero."""
+    if undefined is None or Y is None:
+        return Y
+    return xp.where(undefined[None, :], xp.zeros_like(Y), Y)
+
+
+def _nan_where(xp, undefined: Array | None, t: Array) -> Array:
+    """``t`` with NaN in the entries (last axis) of the ``undefined`` pairs."""
+    if undefined is None:
+        return t
+    return xp.where(undefined, xp.full_like(t, float("nan")), t)
 
 
 def _drop_noise(xp, Y: Array, R: Array) -> Array:
@@ -198,13 +214,15 @@ def phase_defect(V: Array, Vbar: Array) -> tuple[Array, Array]:
 def hermitian_jvp(
     A: Op, w: Array, V: Array, dAV: Array, *, B: Op | None = None, BV: Array | None = None,
     dBV: Array | None = None, T: Op | None = None, sign: float = 1.0, method: str = "cg",
-    tol: float, maxiter: int, rtol: float,
+    tol: float, maxiter: int, rtol: float, undefined: Array | None = None,
 ) -> tuple[Array, Array, AdjointInfo]:
     """Tangents of §5a: with ``R = dA V - dB V diag(w)`` (``dB = 0`` when ``B`` is None),
     ``dw = Re diag(V^H R)``, ``dV = V C + z`` where ``C = F ∘ (V^H R) - ½ same ∘ (V^H dB V)`` and
     ``z_i ∈ range(P)`` solves ``P^H (A - λ_i B) P z_i = -P^H r_i`` (the same projected systems as
-    the reverse rule)."""
+    the reverse rule). Pairs ``undefined`` (a ``(k,)`` mask: a cluster cut by the computed set,
+    singular systems) get NaN tangents and a zero right-hand side."""
     xp = namespace(V)
+    dAV, dBV = _without(xp, undefined, dAV), _without(xp, undefined, dBV)
     same = sorted_clusters(w, rtol)
     F = inverse_gaps(w, same)
     wc = xp.astype(w, V.dtype)
@@ -217,4 +235,4 @@ def hermitian_jvp(
         C = C - xp.where(same, PB, xp.zeros_like(PB)) / 2
     sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
     z, res, iters = sys.solve(-sys.rhs(Rt), method=method, tol=tol, maxiter=maxiter)
-    return dw, V @ C + z, AdjointInfo(res, iters)
+    return _nan_where(xp, undefined, dw), _nan_where(xp, undefined, V @ C + z), AdjointInfo(res, iters)

@@ -58,16 +58,16 @@ def forward(res, iters, *, tol: float, mode: str, routine: str) -> None:
 
 
 def adjoint(res, iters, *, tol: float, mode: str, routine: str) -> None:
-    """The adjoint solves of the backward pass."""
+    """The linear solves of a derivative: adjoint (reverse mode) or tangent (forward mode)."""
     res = np.asarray(res)
     bad = np.flatnonzero(~(res <= tol))
     if bad.size:
         _fail(
-            f"{routine}: the adjoint linear solves of the backward pass did not converge in "
-            f"{int(np.asarray(iters))} steps: relative residuals of eigenvectors {bad.tolist()} are "
-            f"{_sci(res[bad])} > adjoint_tol={tol:.1e}. The gradient would "
-            "be inaccurate. Increase adjoint_maxiter, pass a preconditioner, or check that the "
-            "eigenvalues are separated from the uncomputed ones (a small gap makes the solves slow).",
+            f"{routine}: the linear solves of the derivative (adjoint solves in reverse mode, tangent "
+            f"solves in forward mode) did not converge in {int(np.asarray(iters))} steps: relative "
+            f"residuals of eigenvectors {bad.tolist()} are {_sci(res[bad])} > adjoint_tol={tol:.1e}. "
+            "The derivative would be inaccurate. Increase adjoint_maxiter, pass a preconditioner, or "
+            "check that the eigenvalues are separated from the uncomputed ones (a small gap makes the solves slow).",
             mode)
 
 

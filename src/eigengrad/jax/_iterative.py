@@ -83,18 +83,18 @@ def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, fA, rA, fB, rB, fT, sign
 
 
 @partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
-def _hermitian_tangent(w, V, dAV, dBV, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
+def _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
     Bop = _mv(fB, cB, rB)
     dw, dV, info = rules.hermitian_jvp(
         _mv(fA, cA, rA), w, V, dAV, B=Bop, BV=None if Bop is None else Bop(V), dBV=dBV, T=_mv(fT, cT, False),
-        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol)
+        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol, undefined=bad)
     return dw, dV, info.res, info.iters
 
 
 @partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
-def _general_tangent(w, V, dAV, cA, *, fA, rA, method, tol, maxiter, restart):
+def _general_tangent(w, V, dAV, bad, cA, *, fA, rA, method, tol, maxiter, restart):
     dw, dV, info = rules.general_jvp(_mv(fA, cA, rA), w, V, dAV, method=method, tol=tol, maxiter=maxiter,
-                                     restart=restart)
+                                     restart=restart, undefined=bad)
     return dw, dV, info.res, info.iters
 
 
@@ -140,6 +140,9 @@ def _array(x) -> jax.Array:
 def _diff(d: dict) -> dict:
     """The differentiable part ``{width: diff}`` of operator arrays ``{width: (diff, nondiff)}``."""
     return {w: pair[0] for w, pair in d.items()}
+
+
+_NAN_TANGENTS = " (forward mode: NaN tangents)"
 
 
 def _cut_mask(w, gap, rtol):
@@ -222,7 +225,8 @@ def eigsh(
     ``A``/``B``: a dense array (read as ``(A + A^H)/2``), a BCOO matrix, a SciPy sparse matrix or
     LinearOperator (no gradient), or a function ``X -> A X`` on ``(n, m)`` blocks (pass ``n``) that
     may close over traced arrays: those get gradients. ``solver``: ``"lobpcg"`` (native, jit-able;
-    no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values only; ``sigma`` = shift-invert,
+    no ``sigma``), ``"lanczos"`` (native thick-restart Lanczos / Krylov–Schur with basis size
+    ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values only; ``sigma`` = shift-invert,
     needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter,
     preconditioner) -> (w, V)`` returning at least ``k`` pairs (extra pairs serve as estimates of
     the next eigenvalues). ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite
@@ -318,12 +322,12 @@ def eigsh(
         dAV = opA.tangent(cA, lin[0], k, V)
         dBV = None if opB is None else opB.tangent(cB, lin[1], k, V)
         arrays, fns = static(cA, cB, cT, (k,))
-        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, *arrays, sign=sign, method=method, tol=atol,
+        cut = _cut_mask(w, gap, rtol)
+        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + _NAN_TANGENTS)
+        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, cut, *arrays, sign=sign, method=method, tol=atol,
                                                   maxiter=amax, rtol=rtol, **fns)
         _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
-        cut = _cut_mask(w, gap, rtol)
-        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + " (forward mode: NaN tangents)")
-        return jnp.where(cut, jnp.nan, dw), jnp.where(cut[None, :], jnp.nan, dV)
+        return dw, dV
 
     def transpose(saved, cts):
         w, V, gap, cA, cB, cT = saved
@@ -367,7 +371,8 @@ def eigs(
     ``w (k,)``, ``V (n, k)``; forms of ``A`` as in :func:`eigsh` (dense arrays are not symmetrised;
     leading axes are looped over).
 
-    ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix) or a
+    ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix),
+    ``"arnoldi"`` (native Krylov–Schur, basis size ``ncv``, jit-able; no ``sigma``) or a
     callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
     pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
     by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``)) with ``A^H`` from transposing
@@ -440,13 +445,12 @@ def eigs(
     def tangent(saved, dA):
         w, V, gap, cA = saved
         fA, a_args = _sel(opA, cA, (k,))
-        dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, k, V), a_args, fA=fA, rA=opA.real,
+        bad = _cut_mask(w, gap, rtol)
+        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol, routine=routine + _NAN_TANGENTS)
+        dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, k, V), bad, a_args, fA=fA, rA=opA.real,
                                                 method=adjoint_solver, tol=atol, maxiter=amax, restart=restart)
         _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
-        bad = _cut_mask(w, gap, rtol)
-        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol,
-              routine=routine + " (forward mode: NaN tangents)")
-        return jnp.where(bad, jnp.nan, dw), jnp.where(bad[None, :], jnp.nan, dV)
+        return dw, dV
 
     def transpose(saved, cts):
         w, V, gap, cA = saved

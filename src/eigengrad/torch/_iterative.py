@@ -24,6 +24,7 @@ from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
 from .._solvers.batch import over_batch
+from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
 from .._solvers.report import EigInfo
 from ._function import plain_mode, readable
@@ -170,7 +171,12 @@ class _Eigsh(torch.autograd.Function):
                                                    tol=cfg["tol"], maxiter=cfg["maxiter"])
                 gap, iters = rules.cut_gap(w, guard), int(iters)
             else:
-                if solver == "arpack":
+                iters = -1
+                if solver == "lanczos":
+                    r = krylov_schur(Aop, X0[:, :1], k, which=which, hermitian=True, ncv=cfg["ncv"], tol=cfg["tol"],
+                                     maxiter=cfg["maxiter"])
+                    w_all, V_all, iters = r.w, r.X, int(r.iters)
+                elif solver == "arpack":
                     w_all, V_all = arpack.eigsh(host_operator(opA, X0.dtype), k, which=which, sigma=sigma,
                                                 B=None if opB is None else host_operator(opB, X0.dtype),
                                                 v0=_np(X0[:, 0]), tol=cfg["tol"], maxiter=cfg["maxiter"])
@@ -181,7 +187,7 @@ class _Eigsh(torch.autograd.Function):
                 V_all = torch.as_tensor(V_all, device=X0.device).to(X0.dtype)
                 w, V, guard = window.split(w_all, V_all, k, which, sigma)
                 gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full((k,), torch.inf, dtype=rdt)
-                res, iters = _residuals(Aop, Bop, w, V), -1
+                res = _residuals(Aop, Bop, w, V)
         report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
         # own storage: outputs must not be views (forward-mode AD)
         return w.clone(), V.clone(), res, gap, torch.tensor(iters)
@@ -239,16 +245,15 @@ class _Eigsh(torch.autograd.Function):
         dAV = opA.tangent(V, dparams[:nA])
         dBV = None if opB is None else opB.tangent(V, dparams[nA:])
         bad = _undefined(w, gap, cfg["rtol"], routine, True)
-        keep = (~bad).to(V.dtype)[None, :]
         with torch.no_grad():
             Bop = None if opB is None else opB.apply
             dw, dV, info = rules.hermitian_jvp(
-                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV * keep, B=Bop,
-                BV=None if Bop is None else Bop(V), dBV=None if dBV is None else dBV * keep, T=cfg["T"],
-                sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
+                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV, B=Bop,
+                BV=None if Bop is None else Bop(V), dBV=dBV, T=cfg["T"], sign=cfg["sign"], method=cfg["method"],
+                tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"], undefined=bad)
         res, iters = _host(routine, info.res, info.iters)
         report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
-        return _nan(dw, bad), _nan(dV, bad), None, None, None
+        return dw, dV, None, None, None
 
 
 class _Eigs(torch.autograd.Function):
@@ -257,8 +262,13 @@ class _Eigs(torch.autograd.Function):
         opA = opA.bind(params)
         k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
         cdt = torch.promote_types(X0.dtype, torch.complex64)
+        iters = -1
         with torch.no_grad():
-            if solver == "arpack":
+            if solver == "arnoldi":
+                r = krylov_schur(opA.apply, X0, k, which=which, hermitian=False, ncv=cfg["ncv"], tol=cfg["tol"],
+                                 maxiter=cfg["maxiter"])
+                w_all, V_all, iters = r.w, r.X, int(r.iters)
+            elif solver == "arpack":
                 w_all, V_all = arpack.eigs(host_operator(opA, X0.dtype), k, which=which, sigma=sigma, v0=_np(X0[:, 0]),
                                            tol=cfg["tol"], maxiter=cfg["maxiter"])
             else:
@@ -273,7 +283,7 @@ class _Eigs(torch.autograd.Function):
             d = d + torch.where(torch.eye(k, others.shape[0], dtype=torch.bool, device=d.device), torch.inf, 0.0)
             gap = d.min(dim=1).values
             res = _residuals(opA.apply, None, w, V)
-        report.forward(_np(res), -1, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigs")
+        report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigs")
         return w.clone(), V.clone(), res, gap
 
     @staticmethod
@@ -322,16 +332,11 @@ class _Eigs(torch.autograd.Function):
         bad = _undefined(w, gap, cfg["rtol"], routine, False)
         with torch.no_grad():
             dw, dV, info = rules.general_jvp(
-                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV * (~bad).to(V.dtype)[None, :],
-                method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], restart=cfg["restart"])
+                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV, method=cfg["method"], tol=cfg["atol"],
+                maxiter=cfg["amax"], restart=cfg["restart"], undefined=bad)
         res, iters = _host(routine, info.res, info.iters)
         report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
-        return _nan(dw, bad), _nan(dV, bad), None, None
-
-
-def _nan(t: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
-    """``t`` with NaN in the entries (last axis) of the pairs ``bad``."""
-    return torch.where(bad, torch.full((), torch.nan, dtype=t.dtype, device=t.device), t)
+        return dw, dV, None, None
 
 
 def _info(w, res, its, gap) -> EigInfo:
@@ -351,7 +356,7 @@ def eigsh(
     n: int | None = None, params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None,
     tol: float | None = None, maxiter: int | None = None, v0: torch.Tensor | None = None,
     solver: str | Callable = "lobpcg", preconditioner: Callable | None = None, block_size: int | None = None,
-    adjoint_solver: str | None = None, adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
+    ncv: int | None = None, adjoint_solver: str | None = None, adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
     cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
     return_info: bool = False,
 ):
@@ -365,7 +370,8 @@ def eigsh(
     ``(n, m)`` blocks (pass ``n``) whose tensors ``params=[...]`` get gradients, or an ``nn.Module``.
     Dense ``A``/``B`` of shape ``(..., n, n)`` (leading axes broadcast) give ``w (..., k)``,
     ``V (..., n, k)`` and batched info fields, by a Python loop over the batch: one solve each.
-    ``solver``: ``"lobpcg"`` (native, any device; no ``sigma``), ``"arpack"`` (SciPy on the host;
+    ``solver``: ``"lobpcg"`` (native, any device; no ``sigma``), ``"lanczos"`` (native thick-restart
+    Lanczos / Krylov–Schur with basis size ``ncv``; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host;
     ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which,
     sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs.
     ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
@@ -391,7 +397,7 @@ def eigsh(
     routine = "eigsh"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
-    window.check_hermitian_options(which, sigma, solver, routine)
+    window.check_hermitian_options(which, sigma, solver, routine, B)
     opA, opB, dt = _operators(A, B, n, dtype, params, True, routine)
     n = opA.n
     _check_k(k, n, routine)
@@ -402,7 +408,7 @@ def eigsh(
     tol = _default_tol(rdt) if tol is None else float(tol)
     cfg = dict(
         k=k, which=which, sigma=sigma, solver=solver, T=preconditioner, tol=tol,
-        maxiter=maxiter or (1000 if solver == "lobpcg" else 20 * n),
+        maxiter=maxiter or (1000 if solver in window.NATIVE_HERMITIAN else 20 * n), ncv=ncv,
         atol=tol if adjoint_tol is None else float(adjoint_tol), amax=adjoint_maxiter or min(2 * n, 20000),
         method=adjoint_solver or ("minres" if sigma is not None else "cg"),
         sign=-1.0 if (which == "largest" and sigma is None) else 1.0,
@@ -418,14 +424,15 @@ def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None, tol: float | None = None,
     maxiter: int | None = None, v0: torch.Tensor | None = None, solver: str | Callable = "arpack",
-    adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
-    restart: int = 30, cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
-    return_info: bool = False,
+    ncv: int | None = None, adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None,
+    adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs ``A v = λ v`` of a general operator, unit-norm right eigenvectors, ordered by
     ``which`` (largest_real, smallest_real, largest_magnitude, smallest_magnitude, largest_imag,
     smallest_imag) or by distance to ``sigma``; complex ``w (k,)``, ``V (n, k)``. Forms of ``A`` as
-    in :func:`eigsh` (dense tensors are not symmetrised). ``solver``: ``"arpack"`` or a callable
+    in :func:`eigsh` (dense tensors are not symmetrised). ``solver``: ``"arpack"``, ``"arnoldi"``
+    (native Krylov–Schur, basis size ``ncv``, any device; no ``sigma``) or a callable
     ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``.
 
     Backward: per pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] =
@@ -439,10 +446,7 @@ def eigs(
     routine = "eigs"
     _report.check_mode(gauge)
     report.check_mode(on_failure)
-    if sigma is None and which not in window.GENERAL_WHICH:
-        raise ValueError(f"{routine}: which must be one of {window.GENERAL_WHICH}, got {which!r}")
-    if not (solver == "arpack" or callable(solver)):
-        raise ValueError(f"{routine}: solver must be 'arpack' or a callable, got {solver!r}")
+    window.check_general_options(which, sigma, solver, routine)
     if adjoint_solver not in ("bicgstab", "gmres"):
         raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
     opA, _, dt = _operators(A, None, n, dtype, params, False, routine)
@@ -450,7 +454,8 @@ def eigs(
     _check_k(k, n - 1, routine)
     rdt = torch.empty((), dtype=dt).real.dtype
     tol = _default_tol(rdt) if tol is None else float(tol)
-    cfg = dict(k=k, which=which, sigma=sigma, solver=solver, tol=tol, maxiter=maxiter or 20 * n,
+    cfg = dict(k=k, which=which, sigma=sigma, solver=solver, tol=tol, ncv=ncv,
+               maxiter=maxiter or (1000 if solver == "arnoldi" else 20 * n),
                atol=tol if adjoint_tol is None else float(adjoint_tol),
                amax=adjoint_maxiter or max(1000, min(20 * n, 20000)), method=adjoint_solver, restart=restart,
                rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
