@@ -207,3 +207,18 @@ def test_eigs_forward_mode_and_transposition():
         return jnp.concatenate([jnp.real(w), jnp.imag(w), jnp.sum(M * jnp.abs(V) ** 2, axis=0)])
 
     check_grads(f_theta, (theta,), modes=("fwd", "rev"), rtol=1e-6, n_directions=2, transpose_rtol=1e-9)
+
+
+def test_second_derivatives_raise_a_clear_error():
+    L = jnp.asarray(grid(6).toarray())
+    n = L.shape[0]
+
+    def f(theta):
+        return jnp.sum(ej.eigsh(lambda X: L @ X + theta[:, None] * X, 2, n=n)[0])
+
+    theta = jnp.zeros(n)
+    jax.grad(f)(theta)  # first order is fine
+    with pytest.raises(NotImplementedError, match="second derivatives"):
+        jax.hessian(f)(theta)
+    with pytest.raises(NotImplementedError, match="second derivatives"):
+        jax.jvp(jax.grad(f), (theta,), (jnp.ones(n),))

@@ -7,7 +7,7 @@ writes the tangent map ``dθ -> (dλ, dV)`` as a ``linear_call``: forward mode e
 the operator's product at the block ``V``, then the projected solves), reverse mode evaluates its
 hand-written transpose (the adjoint solves, then ONE vector-Jacobian product of the product with the
 block of adjoint vectors). Reverse mode therefore needs only a VJP of the product, and nothing is
-differentiated through the iterations. Second derivatives are not available.
+differentiated through the iterations. Second derivatives raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .._solvers import arpack, report, window
 from .._solvers.batch import over_batch
 from .._solvers.krylov_schur import default_ncv, krylov_schur
 from .._solvers.lobpcg import extremal
-from ._linear import linear_call
+from ._linear import first_order, linear_call
 from ._operators import Operator, _zeros, as_operator, host_operator
 from .._solvers.report import EigInfo
 
@@ -314,7 +314,7 @@ def eigsh(
         out = forward(cA, cB, cT, X0)
         w, V, res, gap, iters = out
         lin = (_diff(tangents[0]), None if cB is None else _diff(tangents[1]))
-        dw, dV = linear_call(tangent, transpose, (w, V, gap, cA, cB, cT), lin)
+        dw, dV = linear_call(tangent, transpose, first_order((w, V, gap, cA, cB, cT), routine), lin)
         return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
 
     def tangent(saved, lin):
@@ -439,7 +439,7 @@ def eigs(
         cA, X0 = primals
         out = forward(cA, X0)
         w, V, res, gap, iters = out
-        dw, dV = linear_call(tangent, transpose, (w, V, gap, cA), _diff(tangents[0]))
+        dw, dV = linear_call(tangent, transpose, first_order((w, V, gap, cA), routine), _diff(tangents[0]))
         return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
 
     def tangent(saved, dA):

@@ -5,19 +5,22 @@ The iterative routines use it for their tangent map ``dθ -> (dλ, dV)``: forwar
 map (a JVP of the operator's product, then the projected solves), reverse mode evaluates the given
 transpose (the adjoint solves, then ONE VJP of the product), so reverse mode never needs a JVP of
 the user's product. The batching rule vmaps both maps, so ``vmap``, ``jacfwd`` and ``jacrev`` work.
+``first_order`` marks the map's residuals so that a second derivative raises a clear error.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from jax.custom_derivatives import linear_call
-from jax.extend.core import jaxpr_as_fun
-from jax.interpreters import batching
+from jax.extend.core import Primitive, jaxpr_as_fun
+from jax.interpreters import ad, batching, mlir
 
 from jax._src.custom_derivatives import linear_call_p  # no public handle to register a rule
 
-__all__ = ["linear_call"]  # linear_call(fun, fun_transpose, residuals, linear), now batchable
+__all__ = ["first_order", "linear_call"]  # linear_call(fun, fun_transpose, residuals, linear), now batchable
 
 
 def _batch(args, dims, *, callee, transpose_thunk, num_callee_consts, num_res):
@@ -44,3 +47,30 @@ def _batch(args, dims, *, callee, transpose_thunk, num_callee_consts, num_res):
 
 
 batching.primitive_batchers[linear_call_p] = _batch
+
+
+# The residuals of the tangent map (eigenpairs, operator arrays) must not carry tangents themselves:
+# that would be a second derivative, which the hand-written transpose does not provide.
+first_order_p = Primitive("eigengrad_first_order")
+first_order_p.def_impl(lambda x, *, routine: x)
+first_order_p.def_abstract_eval(lambda x, *, routine: x)
+mlir.register_lowering(first_order_p, mlir.lower_fun(lambda x, *, routine: x, multiple_results=False))
+batching.primitive_batchers[first_order_p] = lambda args, dims, *, routine: (first_order_p.bind(*args, routine=routine),
+                                                                            dims[0])
+
+
+def _second_order(primals, tangents, *, routine):
+    raise NotImplementedError(
+        f"{routine}: second derivatives (hessian, jacfwd of grad, jvp of jvp) are not supported: the "
+        "derivative's linear solves are not differentiated again. Use dense eigh/eig for second "
+        "derivatives, or differentiate once.")
+
+
+ad.primitive_jvps[first_order_p] = _second_order
+
+
+def first_order(tree: Any, routine: str) -> Any:
+    """``tree`` unchanged; differentiating its floating leaves raises (a second derivative)."""
+    def mark(x):
+        return first_order_p.bind(x, routine=routine) if jnp.issubdtype(jnp.result_type(x), jnp.inexact) else x
+    return jax.tree_util.tree_map(mark, tree)
