@@ -132,7 +132,14 @@ def case_eg_jax(N, solver="lobpcg"):
     (g,) = pull(jnp.ones(()))
     g.block_until_ready()
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, compile=tc, grad=np.asarray(g), loss=float(val))
+    d = jnp.asarray(np.random.default_rng(1).standard_normal(n))  # forward mode: one directional derivative
+    jax.jvp(loss, (theta,), (d,))[1].block_until_ready()  # warm-up
+    t3 = time.perf_counter()
+    _, dl = jax.jvp(loss, (theta,), (d,))
+    dl.block_until_ready()
+    jvp = time.perf_counter() - t3
+    return dict(fwd=t1 - t0, bwd=t2 - t1, compile=tc, grad=np.asarray(g), loss=float(val), jvp=jvp,
+                jvp_vs_vjp=abs(float(dl) - float(g @ d)) / abs(float(dl)))
 
 
 def case_torch_lobpcg(N):
@@ -269,11 +276,11 @@ def reference(N):
 CASES = {"eg-torch": case_eg_torch, "eg-torch-arpack": lambda N: case_eg_torch(N, solver="arpack"),
          "eg-jax": case_eg_jax, "eg-jax-lanczos": lambda N: case_eg_jax(N, solver="lanczos"),
          "torch.lobpcg": case_torch_lobpcg, "dense-eigh": case_dense,
-         "xitorch": case_xitorch, "matfree": case_matfree}
+         "xitorch": case_xitorch, "matfree": case_matfree, "matfree-depth1000": lambda N: case_matfree(N, 1000)}
 
 PLAN = [("eg-torch", (64, 128, 256, 512)), ("eg-jax", (64, 128, 256, 512)), ("eg-jax-lanczos", (64, 128)),
         ("eg-torch-arpack", (64, 128)), ("dense-eigh", (64,)), ("torch.lobpcg", (64,)), ("xitorch", (64, 128, 256)),
-        ("matfree", (64, 128, 256))]
+        ("matfree", (64, 128, 256)), ("matfree-depth1000", (256,))]
 
 
 def one(case, N, out):
@@ -303,6 +310,9 @@ def run(case, N, tmp, timeout):
     if r.get("ok"):
         r["grad"] = np.load(out + ".npy")
     return r
+
+
+LOAD = os.getloadavg()[0]
 
 
 def main():
@@ -339,7 +349,7 @@ def write(rows, refs):
         "# Iterative eigensolver benchmark (`benchmarks/iterative.py`)", "",
         f"k = {K} lowest eigenpairs of H(θ) = −Δ + diag(V₀ + θ), N×N grid, float64; loss Σλ + Σ n|ψ(p)|² at 5 "
         "probes; gradient w.r.t. all n = N² entries of θ. Machine: "
-        f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs while measured), "
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, load average {LOAD:.1f} when the run started, "
         f"torch threads = {os.environ.get('OMP_NUM_THREADS', 'default')}. One process per case; peak memory is the "
         "process's peak RSS (includes the Python/torch/JAX runtime, ~0.3–0.6 GiB). Gradient error: "
         "‖g − g_ref‖/‖g_ref‖ with g_ref from eigengrad at tol 1e-12 (5e-12 at 512²; forward and adjoint), whose "
@@ -363,6 +373,8 @@ def write(rows, refs):
             notes.append("thick-restart Lanczos (Krylov–Schur, ncv 40), no preconditioner in the forward solve")
         if "compile" in r:
             notes.append(f"first call incl. compile {r['compile']:.1f} s")
+        if "jvp" in r:
+            notes.append(f"forward mode: value + jvp {r['jvp']:.2f} s, agrees with ⟨grad, d⟩ to {r['jvp_vs_vjp']:.0e}")
         err = f"{r['err']:.1e}" if "err" in r else "—"
         lines.append(f"| {case} | {N}² ({N*N}) | {r['fwd']:.2f} | {r['bwd']:.2f} | {tot:.2f} | {ratio} | "
                      f"{r['peak_rss_mib']:.0f} | {err} | {'; '.join(notes)} |")
