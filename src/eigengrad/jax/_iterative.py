@@ -212,8 +212,8 @@ def eigsh(
     n: int | None = None, dtype: Any = None, tol: float | None = None, maxiter: int | None = None,
     v0: jax.Array | None = None, solver: str | Callable = "lobpcg", preconditioner: Callable | None = None,
     block_size: int | None = None, ncv: int | None = None, adjoint_solver: str | None = None,
-    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
-    on_failure: str = "raise", return_info: bool = False,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
     positive definite, ``V^H B V = I``): the smallest, the largest, or (``sigma``) the nearest to
@@ -226,9 +226,9 @@ def eigsh(
     LinearOperator (no gradient), or a function ``X -> A X`` on ``(n, m)`` blocks (pass ``n``) that
     may close over traced arrays: those get gradients. ``solver``: ``"lobpcg"`` (native, jit-able;
     no ``sigma``), ``"lanczos"`` (native thick-restart Lanczos / Krylov–Schur with basis size
-    ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values only; ``sigma`` = shift-invert,
-    needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter,
-    preconditioner) -> (w, V)`` returning at least ``k`` pairs (extra pairs serve as estimates of
+    ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values
+    only; ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0,
+    which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs (extra pairs serve as estimates of
     the next eigenvalues). ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite
     ``≈ (A - σB)^{-1}`` (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and the adjoint solves.
 
@@ -362,7 +362,8 @@ def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
     solver: str | Callable = "arpack", ncv: int | None = None, adjoint_solver: str = "bicgstab",
-    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, restart: int = 30,
+    cluster_rtol: float | None = None,
     gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs ``A v = λ v`` of a general (non-Hermitian) operator, unit-norm right

@@ -55,8 +55,8 @@ first_order_p = Primitive("eigengrad_first_order")
 first_order_p.def_impl(lambda x, *, routine: x)
 first_order_p.def_abstract_eval(lambda x, *, routine: x)
 mlir.register_lowering(first_order_p, mlir.lower_fun(lambda x, *, routine: x, multiple_results=False))
-batching.primitive_batchers[first_order_p] = lambda args, dims, *, routine: (first_order_p.bind(*args, routine=routine),
-                                                                            dims[0])
+batching.primitive_batchers[first_order_p] = lambda args, dims, *, routine: (
+    first_order_p.bind(*args, routine=routine), dims[0])
 
 
 def _second_order(primals, tangents, *, routine):
