@@ -357,7 +357,7 @@ def write(problems: list, results: dict, started: str, runtime: float) -> str:
     """Write the markdown report; returns its path."""
     lines = [
         "# Correctness against the anchor libraries (`benchmarks/iterative_anchors.py`)", "",
-        f"Measured {started} on 2 CPU cores (shared with other jobs; BLAS/OpenMP threads = "
+        f"Measured {started} on 2 CPU cores (load average {os.getloadavg()[0]:.1f} at the end; BLAS/OpenMP threads = "
         f"{os.environ['OMP_NUM_THREADS']}), whole script {runtime:.0f} s; float64, n = {NX}² = {NX * NX}, "
         f"k = {K}. {provenance()}.", "",
         "| case | method | rel. grad error | NaN in grad | error ÷ eigengrad-JAX error | rel. loss error | "
