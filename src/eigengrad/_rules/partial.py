@@ -194,6 +194,14 @@ def cut_gap(w: Array, guard: Array) -> Array:
     return xp.min(xp.abs(w[:, None] - guard[None, :]), axis=1)
 
 
+def singular_pairs(w: Array, gap: Array, rtol: float) -> Array:
+    """``(k,)`` mask of the pairs within the cluster tolerance ``rtol · max|λ|`` of an eigenvalue
+    outside the computed set (``eigsh``: a cut cluster) or of any other one (``eigs``, ``gap`` from
+    all eigenvalues): their derivative systems are singular."""
+    xp = namespace(w)
+    return gap <= rtol * xp.max(xp.abs(w))
+
+
 def gradient_error(res: Array, gap: Array) -> Array:
     """First-order error estimate of eigenvector derivatives, ``||r_i|| / gap_i`` (§5a)."""
     xp = namespace(res)

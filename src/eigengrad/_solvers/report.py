@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import ClusterCutError, ConvergenceError, ConvergenceWarning, DegeneracyWarning
 
 FAILURE_MODES = ("raise", "warn")
+NAN_TANGENTS = " (forward mode: NaN tangents)"  # suffix of the routine name in forward-mode warnings
 
 
 class EigInfo(NamedTuple):

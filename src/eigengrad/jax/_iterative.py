@@ -142,12 +142,6 @@ def _diff(d: dict) -> dict:
     return {w: pair[0] for w, pair in d.items()}
 
 
-_NAN_TANGENTS = " (forward mode: NaN tangents)"
-
-
-def _cut_mask(w, gap, rtol):
-    """Pairs whose cluster continues beyond the computed set (their derivatives are undefined)."""
-    return gap <= rtol * jnp.max(jnp.abs(w))
 
 
 def _start(n: int, m: int, dtype, v0) -> jax.Array:
@@ -322,8 +316,8 @@ def eigsh(
         dAV = opA.tangent(cA, lin[0], k, V)
         dBV = None if opB is None else opB.tangent(cB, lin[1], k, V)
         arrays, fns = static(cA, cB, cT, (k,))
-        cut = _cut_mask(w, gap, rtol)
-        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + _NAN_TANGENTS)
+        cut = rules.singular_pairs(w, gap, rtol)
+        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + report.NAN_TANGENTS)
         dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, cut, *arrays, sign=sign, method=method, tol=atol,
                                                   maxiter=amax, rtol=rtol, **fns)
         _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
@@ -446,8 +440,8 @@ def eigs(
     def tangent(saved, dA):
         w, V, gap, cA = saved
         fA, a_args = _sel(opA, cA, (k,))
-        bad = _cut_mask(w, gap, rtol)
-        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol, routine=routine + _NAN_TANGENTS)
+        bad = rules.singular_pairs(w, gap, rtol)
+        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol, routine=routine + report.NAN_TANGENTS)
         dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, k, V), bad, a_args, fA=fA, rA=opA.real,
                                                 method=adjoint_solver, tol=atol, maxiter=amax, restart=restart)
         _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)

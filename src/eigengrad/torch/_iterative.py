@@ -121,9 +121,9 @@ def _undefined(w, gap, rtol, routine, hermitian):
     ``DegeneracyWarning``; their right-hand sides are zeroed so the other solves are not held up."""
     w0, gap0 = _plain(routine, w, gap)
     with plain_mode():
-        bad = gap0 <= rtol * w0.abs().max()
+        bad = rules.singular_pairs(w0, gap0, rtol)
         (report.cut if hermitian else report.simple)(_np(w0), _np(gap0), _np(bad), rtol=rtol, mode="warn",
-                                                     routine=routine + " (forward mode: NaN tangents)")
+                                                     routine=routine + report.NAN_TANGENTS)
     return bad
 
 
