@@ -46,6 +46,12 @@ def assert_close(got, ref, rtol=RTOL):
         assert rel(g, r) < rtol, rel(g, r)
 
 
+def central_difference(f, x, d, h=1e-3):
+    """Richardson-extrapolated central difference of the scalar ``f(x)[0]`` along ``d`` (steps h, h/2)."""
+    c = [(f(x + s * d)[0] - f(x - s * d)[0]) / (2 * s) for s in (h, h / 2)]
+    return (4 * c[1] - c[0]) / 3
+
+
 def square(n1):
     """``-Δ`` on a symmetric ``n1 × n1`` grid: exactly degenerate pairs ``λ(i,j) = λ(j,i)``."""
     L = laplacian_1d(n1)
@@ -282,9 +288,7 @@ def test_forward_central_differences_function():
 
     theta, d = torch.tensor(0.05 * rng.standard_normal(n)), torch.tensor(rng.standard_normal(n))
     (jv,) = tangents(loss, [theta], [d])
-    h = 1e-3
-    c = [(loss(theta + s * d)[0] - loss(theta - s * d)[0]) / (2 * s) for s in (h, h / 2)]
-    fd = (4 * c[1] - c[0]) / 3
+    fd = central_difference(loss, theta, d)
     assert abs(float(jv) - float(fd)) < 1e-7 * abs(float(fd))
 
 
@@ -401,9 +405,7 @@ def test_eigs_forward_central_differences():
         return ((torch.conj(c) * w).real.sum() + (M * V.abs() ** 2).sum(),)
 
     (jv,) = tangents(loss, [A], [dA])
-    h = 1e-3
-    d = [(loss(A + s * dA)[0] - loss(A - s * dA)[0]) / (2 * s) for s in (h, h / 2)]
-    fd = (4 * d[1] - d[0]) / 3
+    fd = central_difference(loss, A, dA)
     assert abs(float(jv) - float(fd)) < 1e-7 * abs(float(fd))
 
 
