@@ -34,12 +34,12 @@ def check_mode(on_failure: str) -> str:
     return on_failure
 
 
-def _sci(x) -> str:
+def sci(x) -> str:
     """Small positive numbers (residuals, gaps) in scientific notation, whatever their range."""
     return np.array2string(np.asarray(x), formatter={"float_kind": lambda v: f"{v:.2e}"})
 
 
-def _fail(msg: str, mode: str) -> None:
+def fail(msg: str, mode: str) -> None:
     if mode == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg, ConvergenceWarning, stacklevel=4)
@@ -50,10 +50,10 @@ def forward(res, iters, *, tol: float, mode: str, routine: str) -> None:
     res = np.asarray(res)
     bad = np.flatnonzero(~(res <= tol))
     if bad.size:
-        _fail(
+        fail(
             f"{routine}: the eigensolver did not converge in {int(np.asarray(iters))} steps: relative "
             f"residuals ||A v - λ B v|| / max|λ| of pairs {bad.tolist()} are "
-            f"{_sci(res[bad])} > tol={tol:.1e}. Increase maxiter, pass a "
+            f"{sci(res[bad])} > tol={tol:.1e}. Increase maxiter, pass a "
             "preconditioner (an approximation of (A - σB)^{-1}), a larger block, or another solver "
             "(solver='arpack' with sigma for shift-invert).", mode)
 
@@ -63,10 +63,10 @@ def adjoint(res, iters, *, tol: float, mode: str, routine: str) -> None:
     res = np.asarray(res)
     bad = np.flatnonzero(~(res <= tol))
     if bad.size:
-        _fail(
+        fail(
             f"{routine}: the linear solves of the derivative (adjoint solves in reverse mode, tangent "
             f"solves in forward mode) did not converge in {int(np.asarray(iters))} steps: relative "
-            f"residuals of eigenvectors {bad.tolist()} are {_sci(res[bad])} > adjoint_tol={tol:.1e}. "
+            f"residuals of eigenvectors {bad.tolist()} are {sci(res[bad])} > adjoint_tol={tol:.1e}. "
             "The derivative would be inaccurate. Increase adjoint_maxiter, pass a preconditioner, or "
             "check that the eigenvalues are separated from the uncomputed ones (a small gap makes the solves slow).",
             mode)
@@ -93,7 +93,7 @@ def cut(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) "
             f"belong to a degenerate cluster that continues beyond the computed pairs (distance to "
-            f"the next eigenvalue estimate {_sci(gap[bad])} <= cluster "
+            f"the next eigenvalue estimate {sci(gap[bad])} <= cluster "
             f"tolerance {tol:.1e}). The derivative of part of a cluster is undefined and the adjoint "
             "solve would be singular. Increase k so that the whole cluster is inside the computed "
             "set (choose k at a spectral gap).")
@@ -107,7 +107,7 @@ def simple(w, gap, touched, *, rtol: float, mode: str, routine: str) -> None:
     if bad.size:
         msg = (
             f"{routine}: eigenvalue(s) {bad.tolist()} (λ={np.array2string(w[bad], precision=8)}) are "
-            f"degenerate with another eigenvalue (distance {_sci(gap[bad])} <= "
+            f"degenerate with another eigenvalue (distance {sci(gap[bad])} <= "
             f"{tol:.1e}). The non-Hermitian adjoint is defined for simple eigenvalues only (a "
             "degenerate eigenvalue of a non-normal matrix may be defective). Use eigsh if the operator "
             "is Hermitian, or a loss that does not depend on these pairs.")

@@ -1,13 +1,13 @@
-"""JAX registration of the truncated eigensolvers: ``eigsh`` (Hermitian, optionally generalized)
-and ``eigs`` (non-Hermitian), k eigenpairs of a dense, sparse or matrix-free operator.
+"""JAX registration of the truncated eigensolvers ``eigsh`` (Hermitian, optionally generalized) and
+``eigs`` (non-Hermitian): k eigenpairs of a dense, sparse or matrix-free operator.
 
-The forward solve is any solver (native LOBPCG — jit-able, any device —, host ARPACK, or a user
-callable); derivatives need only the converged pairs (design/adjoints.md §5). A ``custom_jvp`` rule
-writes the tangent map ``dθ -> (dλ, dV)`` as a ``linear_call``: forward mode evaluates it (one JVP of
-the operator's product at the block ``V``, then the projected solves), reverse mode evaluates its
-hand-written transpose (the adjoint solves, then ONE vector-Jacobian product of the product with the
-block of adjoint vectors). Reverse mode therefore needs only a VJP of the product, and nothing is
-differentiated through the iterations. Second derivatives raise ``NotImplementedError``.
+The solve, its checks and the derivative maps live once in ``eigengrad._iterative`` (options in a
+frozen config, the solver chosen from what the operator allows); here they are registered. A
+``custom_jvp`` rule writes the tangent map ``dθ -> (dλ, dV)`` as a ``linear_call``: forward mode
+evaluates it (one JVP of the operator's product at the block ``V``, then the projected solves),
+reverse mode its hand-written transpose (the adjoint solves, then ONE vector-Jacobian product of the
+product with the block of adjoint vectors). Nothing is differentiated through the iterations; second
+derivatives raise ``NotImplementedError``.
 """
 
 from __future__ import annotations
@@ -19,148 +19,149 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _report
-from .._rules import partial as rules
-from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
-from .._solvers import arpack, report, window
+from .._iterative import config, driver
 from .._solvers.batch import over_batch
-from .._solvers.krylov_schur import default_ncv, krylov_schur
-from .._solvers.lobpcg import extremal
+from .._solvers.krylov_schur import default_ncv
+from .._solvers.report import NAN_TANGENTS, EigInfo, adjoint, cut, simple
 from ._linear import first_order, linear_call
-from ._operators import Operator, _zeros, as_operator, host_operator
-from .._solvers.report import EigInfo
+from ._operators import Operator, _zeros, apply, as_operator, host_operator
+from ._values import concrete
+
+from jax.custom_derivatives import SymbolicZero
+
+__all__ = ["EigInfo", "eigs", "eigsh"]
 
 
-def _sel(op: Operator | None, args: dict | None, widths: tuple) -> tuple[tuple | None, tuple]:
-    """The (hashable, static) functions of ``op`` for blocks of each width in ``widths`` (one for
-    every width when ``op`` is width-agnostic) and their arrays."""
-    if op is None:
-        return None, ()
-    keys = (None,) if None in args else widths
-    return tuple((w, op.fn(w)) for w in keys), tuple(args[w][0] + args[w][1] for w in keys)
+def _static(op: Operator | None):
+    """The hashable part of ``op`` (its functions per block width), a static argument of ``jit``."""
+    return None if op is None else (tuple(op.fns.items()), op.real)
 
 
-def _mv(fns, consts, real):
-    if fns is None:
-        return None
-    table = {w: (fn, c) for (w, fn), c in zip(fns, consts)}
-
-    def mv(X):
-        fn, c = table[None] if None in table else table[X.shape[1]]
-        if real and jnp.iscomplexobj(X):
-            return fn(X.real, *c) + 1j * fn(X.imag, *c)
-        return fn(X, *c)
-    return mv
+def _bound(static, args):
+    return None if static is None else apply(dict(static[0]), args, static[1])
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "k", "largest", "tol", "maxiter"))
-def _lobpcg(X0, cA, cB, cT, *, fA, rA, fB, rB, fT, k, largest, tol, maxiter):
-    w, V, res, guard, iters = extremal(_mv(fA, cA, rA), X0, k, largest=largest, B=_mv(fB, cB, rB),
-                                       T=_mv(fT, cT, False), tol=tol, maxiter=maxiter)
-    return w, V, res, rules.cut_gap(w, guard), iters
+@partial(jax.jit, static_argnames=("cfg", "sA", "sB", "sT"))
+def _solve_hermitian(X0, cA, cB, cT, *, cfg, sA, sB, sT):
+    return driver.solve_hermitian(cfg, _bound(sA, cA), _bound(sB, cB), _bound(sT, cT), X0)
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "k", "which", "hermitian", "ncv", "tol", "maxiter"))
-def _krylov_schur(x0, cA, *, fA, rA, k, which, hermitian, ncv, tol, maxiter):
-    r = krylov_schur(_mv(fA, cA, rA), x0, k, which=which, hermitian=hermitian, ncv=ncv, tol=tol, maxiter=maxiter)
-    return r.w, r.X, r.iters
+@partial(jax.jit, static_argnames=("cfg", "sA"))
+def _solve_general(X0, cA, *, cfg, sA):
+    return driver.solve_general(cfg, _bound(sA, cA), X0)
 
 
-def _krylov_widths(n: int, k: int, ncv: int | None) -> tuple:
-    """Block widths the Krylov–Schur solver applies the operator to (columns, real/imaginary pairs,
-    the final residual block)."""
-    m = default_ncv(n, k) if ncv is None else ncv
-    return (1, 2, m, 2 * m)
+@partial(jax.jit, static_argnames=("cfg", "sA", "sB", "sT"))
+def _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, *, cfg, sA, sB, sT):
+    dw, dV, inf = driver.hermitian_tangent(cfg, _bound(sA, cA), _bound(sB, cB), _bound(sT, cT), w, V, dAV, dBV, bad)
+    return dw, dV, inf.res, inf.iters
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
-def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
-    Bop = _mv(fB, cB, rB)
-    a, b, info = rules.hermitian_adjoint(
-        _mv(fA, cA, rA), w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=_mv(fT, cT, False),
-        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol)
-    return a, b, info.res, info.iters
+@partial(jax.jit, static_argnames=("cfg", "sA", "sB", "sT"))
+def _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, *, cfg, sA, sB, sT):
+    a, b, inf = driver.hermitian_adjoint(cfg, _bound(sA, cA), _bound(sB, cB), _bound(sT, cT), w, V, wbar, Vbar)
+    return a, b, inf.res, inf.iters
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "fB", "rB", "fT", "sign", "method", "tol", "maxiter", "rtol"))
-def _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, *, fA, rA, fB, rB, fT, sign, method, tol, maxiter, rtol):
-    Bop = _mv(fB, cB, rB)
-    dw, dV, info = rules.hermitian_jvp(
-        _mv(fA, cA, rA), w, V, dAV, B=Bop, BV=None if Bop is None else Bop(V), dBV=dBV, T=_mv(fT, cT, False),
-        sign=sign, method=method, tol=tol, maxiter=maxiter, rtol=rtol, undefined=bad)
-    return dw, dV, info.res, info.iters
+@partial(jax.jit, static_argnames=("cfg", "sA"))
+def _general_tangent(w, V, dAV, bad, cA, *, cfg, sA):
+    dw, dV, inf = driver.general_tangent(cfg, _bound(sA, cA), w, V, dAV, bad)
+    return dw, dV, inf.res, inf.iters
 
 
-@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
-def _general_tangent(w, V, dAV, bad, cA, *, fA, rA, method, tol, maxiter, restart):
-    dw, dV, info = rules.general_jvp(_mv(fA, cA, rA), w, V, dAV, method=method, tol=tol, maxiter=maxiter,
-                                     restart=restart, undefined=bad)
-    return dw, dV, info.res, info.iters
-
-
-@partial(jax.jit, static_argnames=("fA", "rA", "method", "tol", "maxiter", "restart"))
-def _general_adjoint(w, V, wbar, Vbar, cA, *, fA, rA, method, tol, maxiter, restart):
-    A = _mv(fA, cA, rA)
+@partial(jax.jit, static_argnames=("cfg", "sA"))
+def _general_adjoint(w, V, wbar, Vbar, cA, *, cfg, sA):
+    A = _bound(sA, cA)
 
     def AH(Y):
         (t,) = jax.linear_transpose(A, jnp.zeros(Y.shape, Y.dtype))(jnp.conj(Y))
         return jnp.conj(t)
 
-    a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=method, tol=tol, maxiter=maxiter,
-                                    restart=restart)
-    return a, info.res, info.iters
-
-
-def _default_tol(dtype) -> float:
-    return 1e-10 if jnp.finfo(dtype).bits == 64 else 1e-4
+    a, inf = driver.general_adjoint(cfg, AH, w, V, wbar, Vbar)
+    return a, inf.res, inf.iters
 
 
 def _concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
+    return all(concrete(x) is not None for x in jax.tree_util.tree_leaves(xs))
 
 
 def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:
-    """Run a ``report`` check now on concrete values, or traced as a ``jax.debug.callback`` at run
-    time: a warning, or with ``strict`` in ``mode`` itself. A strict raise is the error itself
-    where JAX evaluates the traced map eagerly (the derivative maps of an eager ``grad``/``jvp``)
-    and a ``JaxRuntimeError`` carrying its message under ``jit``."""
+    """Run a check now on concrete values, or traced as a ``jax.debug.callback`` at run time: a
+    warning, or with ``strict`` in ``mode`` itself. A strict raise is the error itself where JAX
+    evaluates the traced map eagerly (the derivative maps of an eager ``grad``/``jvp``) and a
+    ``JaxRuntimeError`` carrying its message under ``jit``."""
     if _concrete(*args):
-        fn(*(np.asarray(a) for a in args), mode=mode, **kw)
+        fn(*(concrete(a) for a in args), mode=mode, **kw)
     else:
         traced = mode if strict else ("warn" if mode == "raise" else mode)
         jax.debug.callback(partial(fn, mode=traced, **kw), *args)
 
 
-def _array(x) -> jax.Array:
-    """A solver's output as a JAX array (host NumPy results are put on the device, not kept as
-    NumPy-backed constants, which the array-API dispatch would take for NumPy)."""
-    return x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
-
-
-def _diff(d: dict) -> dict:
+def _diff(d: dict | None) -> dict | None:
     """The differentiable part ``{width: diff}`` of operator arrays ``{width: (diff, nondiff)}``."""
-    return {w: pair[0] for w, pair in d.items()}
+    return None if d is None else {w: pair[0] for w, pair in d.items()}
 
 
+def _is_none(x) -> bool:
+    return x is None
 
 
-def _start(n: int, m: int, dtype, v0) -> jax.Array:
-    """Starting block: ``v0`` (a vector or a block) completed by seeded random columns."""
-    rdt = jnp.finfo(dtype).dtype
-    X = jax.random.normal(jax.random.key(0), (n, m), rdt)
-    if jnp.issubdtype(dtype, jnp.complexfloating):
-        X = X + 1j * jax.random.normal(jax.random.key(1), (n, m), rdt)
-    X = X.astype(dtype)
-    if v0 is not None:
-        v0 = jnp.asarray(v0, dtype).reshape(n, -1)[:, :m]
-        X = X.at[:, : v0.shape[1]].set(v0)
-    return X
+def _linear(tangents):
+    """The tangents that are not symbolic zeros, ``None`` in place of the others: only inputs that
+    are differentiated may enter ``linear_call`` (its transpose needs every linear input undefined),
+    so differentiating with respect to ``A`` alone, ``B`` alone or one of a closure's arrays works."""
+    return jax.tree_util.tree_map(lambda t: None if isinstance(t, SymbolicZero) else t, tangents)
 
 
-def _residuals(Aop, Bop, w, V):
-    R = Aop(V) - (V if Bop is None else Bop(V)) * w[None, :]
-    scale = jnp.max(jnp.abs(w))
-    return jnp.linalg.norm(R, axis=0) / jnp.where(scale > 0, scale, 1.0)
+def _fill(lin, primals):
+    """``lin`` with zeros where it holds ``None`` (the tangents of inputs not differentiated)."""
+    return jax.tree_util.tree_map(lambda t, p: jnp.zeros_like(p) if t is None else t, lin, primals, is_leaf=_is_none)
+
+
+def _pattern(lin):
+    """Which inputs ``lin`` differentiates, without its arrays (``True`` or ``None`` per leaf)."""
+    return jax.tree_util.tree_map(lambda t: None if t is None else True, lin, is_leaf=_is_none)
+
+
+def _keep(cts, lin):
+    """Cotangents of the inputs ``lin`` differentiates (``None`` elsewhere, as ``lin``)."""
+    return jax.tree_util.tree_map(lambda t, c: None if t is None else c, lin, cts, is_leaf=_is_none)
+
+
+def _sharded(x) -> bool:
+    try:
+        sharding = x.sharding
+    except Exception:  # a tracer under jit has no sharding to read: not a committed sharded array
+        return False
+    return len(sharding.device_set) > 1
+
+
+def _on_cpu(x) -> bool:
+    try:
+        return all(d.platform == "cpu" for d in x.devices())
+    except Exception:
+        return True
+
+
+def _problem(ops, dt, n: int, has_B: bool, has_T: bool) -> config.Problem:
+    """Sizes and whereabouts of the operator arrays: concrete, on the CPU, on one device -> host."""
+    leaves = [x for op in ops if op is not None for x in jax.tree_util.tree_leaves(op.args)]
+    sharded = any(_sharded(x) for x in leaves)
+    host = not sharded and _concrete(leaves) and all(_on_cpu(x) for x in leaves)
+    return config.Problem(n=n, real_bits=jnp.finfo(dt).bits, complex=jnp.issubdtype(dt, jnp.complexfloating),
+                          has_B=has_B, has_T=has_T, host=host, sharded=sharded)
+
+
+def _probe(ops, X0, hermitian: bool, routine: str) -> None:
+    """``driver.check_inputs`` on concrete values (skipped under ``jit``/``vmap``, where the checks of
+    the returned pairs still run)."""
+    leaves = [x for op in ops if op is not None for x in jax.tree_util.tree_leaves(op.args)]
+    if not _concrete(X0, leaves):
+        return
+    bound = [None if op is None else op.bind(jax.tree_util.tree_map(lambda x: jnp.asarray(concrete(x)), op.args))
+             for op in ops]
+    driver.check_inputs(*bound, jnp.asarray(concrete(X0)), hermitian=hermitian, check_A=ops[0].kind != "dense",
+                        routine=routine)
 
 
 def _operators(A, B, T, n, dtype, hermitian, widths, routine):
@@ -177,34 +178,48 @@ def _operators(A, B, T, n, dtype, hermitian, widths, routine):
     return opA, opB, opT, dt
 
 
-def _check_k(k: int, n: int, routine: str) -> None:
-    if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
-        raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
-
-
-def _size(A, n):
+def _size(A, n, routine):
     if n is not None:
-        return n
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"{routine}: n must be an integer >= 2, got {n!r}")
+        shape = getattr(A, "shape", None)
+        if shape is not None and len(shape) == 2 and int(shape[0]) != n:
+            raise ValueError(f"{routine}: n={n} does not match A's shape {tuple(shape)}")
+        return int(n)
     shape = getattr(A, "shape", None)
-    return None if shape is None else int(shape[0])
+    if shape is None:
+        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
+    return int(shape[0])
 
 
-def _block(k, n, block_size, routine):
-    m = min(n, block_size or k + max(4, k))
-    if m <= k:
-        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
-    return m
+def _widths(cfg, n: int) -> tuple:
+    """Block widths the solvers apply the operator to (a function is traced once per width)."""
+    m = default_ncv(n, cfg.k) if cfg.ncv is None else cfg.ncv
+    lob = (cfg.block, 2 * cfg.block) if getattr(cfg, "block", None) else ()
+    return (cfg.k, 1, 2, m, 2 * m) + lob
+
+
+def _start(n: int, m: int, dtype, v0) -> jax.Array:
+    if v0 is not None:
+        v0 = jnp.asarray(v0)
+        if v0.shape[0] != n or v0.ndim > 2:
+            raise ValueError(f"v0 must have shape (n,) or (n, j) with n = {n}, got {v0.shape}")
+    return driver.start_block(jnp.zeros((0,), dtype), n, m, v0)
 
 
 def _dense(M) -> bool:
     return isinstance(M, (jax.Array, np.ndarray))
 
 
+def _host_forms(opA, opB, cA, cB, dt):
+    return lambda: (host_operator(opA, cA, dt), None if opB is None else host_operator(opB, cB, dt))
+
+
 @over_batch(_dense)
 def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
     n: int | None = None, dtype: Any = None, tol: float | None = None, maxiter: int | None = None,
-    v0: jax.Array | None = None, solver: str | Callable = "lobpcg", preconditioner: Callable | None = None,
+    v0: jax.Array | None = None, solver: str | Callable = "auto", preconditioner: Callable | None = None,
     block_size: int | None = None, ncv: int | None = None, adjoint_solver: str | None = None,
     adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None,
     gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
@@ -214,148 +229,112 @@ def eigsh(
     ``sigma``. Returns ``w`` (ascending, shape ``(k,)``) and ``V`` (``(n, k)``), and an
     :class:`EigInfo` with ``return_info=True``. Dense ``A``/``B`` with leading axes ``(..., n, n)``
     are solved one matrix at a time (outputs ``(..., k)``, ``(..., n, k)``); ``jax.vmap`` over
-    ``eigsh`` works too, with the native solver.
+    ``eigsh`` works too, with a native solver.
 
     ``A``/``B``: a dense array (read as ``(A + A^H)/2``), a BCOO matrix, a SciPy sparse matrix or
     LinearOperator (no gradient), or a function ``X -> A X`` on ``(n, m)`` blocks (pass ``n``) that
-    may close over traced arrays: those get gradients. ``solver``: ``"lobpcg"`` (native, jit-able;
-    no ``sigma``), ``"lanczos"`` (native thick-restart Lanczos / Krylov–Schur with basis size
-    ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host, concrete values
-    only; ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0,
-    which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs (extra pairs serve as estimates of
-    the next eigenvalues). ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite
-    ``≈ (A - σB)^{-1}`` (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and the adjoint solves.
+    may close over traced arrays: those get gradients. ``solver``: ``"auto"`` (default: ARPACK when
+    the values are concrete on the CPU and no preconditioner is given; under ``jit``/``vmap``, on an
+    accelerator or sharded: native Lanczos, or LOBPCG when ``B`` or a preconditioner is given),
+    ``"lobpcg"`` (native, jit-able; no ``sigma``), ``"lanczos"`` (native thick-restart Lanczos /
+    Krylov–Schur with basis size ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on
+    the host, concrete values only; ``sigma`` = shift-invert, needs a matrix), or a callable
+    ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning
+    at least ``k`` B-orthonormal pairs (extra pairs serve as estimates of the next eigenvalues).
+    ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
+    (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and the adjoint solves.
 
     Reverse mode: ``Ā = Σ_i a_i v_i^H`` with ``a_i = V K e_i - z_i`` (``K`` the in-span matrix with
     clusters masked, ``z_i`` from the projected solve ``P^H (A - λ_i B) P z_i = P^H v̄_i`` by CG,
     or MINRES for ``sigma``), then one VJP of the product. Forward mode (``jvp``, ``jacfwd``): one
     JVP of the product, ``dλ_i = Re v_i^H (dA - λ_i dB) v_i``, and the same projected systems for
     ``dV``; the tangents of a cluster cut by the k-th eigenvalue are NaN (with a warning).
-    Faults raise (``on_failure="warn"`` warns): forward or adjoint non-convergence
-    (:class:`~eigengrad.errors.ConvergenceError`), a degenerate cluster cut by the k-th eigenvalue
-    (``ClusterCutError``), a gauge-dependent loss (:class:`~eigengrad.errors.GaugeError`, per
-    ``gauge``). Under ``jit`` a forward fault warns at run time, and a fault of a derivative raises a
-    ``JaxRuntimeError`` carrying the same message.
+    Faults raise (``on_failure="warn"`` warns): forward or adjoint non-convergence or invalid
+    returned pairs (:class:`~eigengrad.errors.ConvergenceError`), a degenerate cluster cut by the
+    k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss
+    (:class:`~eigengrad.errors.GaugeError`, per ``gauge``). Under ``jit`` a forward fault warns at
+    run time, and a fault of a derivative raises a ``JaxRuntimeError`` carrying the same message.
     """
     routine = "eigsh"
-    _report.check_mode(gauge)
-    report.check_mode(on_failure)
-    window.check_hermitian_options(which, sigma, solver, routine, B)
-    size = _size(A, n)
-    if size is None:
-        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
-    _check_k(k, size, routine)
-    m = _block(k, size, block_size, routine)
-    widths = (k, m, 2 * m) + (_krylov_widths(size, k, ncv) if solver == "lanczos" else ())
-    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, widths, routine)
-    n = opA.n
-    rdt = jnp.finfo(dt).dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
-    atol = tol if adjoint_tol is None else float(adjoint_tol)
-    maxiter = maxiter or (1000 if solver in window.NATIVE_HERMITIAN else 20 * n)
-    amax = adjoint_maxiter or min(2 * n, 20000)
-    method = adjoint_solver or ("minres" if sigma is not None else "cg")
-    sign = -1.0 if (which == "largest" and sigma is None) else 1.0
-    rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
-    X0 = _start(n, m, dt, v0)
-
-    def static(cA, cB, cT, widths):
-        fA, a = _sel(opA, cA, widths)
-        fB, b = _sel(opB, cB, widths)
-        fT, t = _sel(opT, cT, widths)
-        rB = None if opB is None else opB.real
-        return (a, b, t), dict(fA=fA, rA=opA.real, fB=fB, rB=rB, fT=fT)
+    size = _size(A, n, routine)
+    # options that need no operator are checked first (before any tracing of a function)
+    probe = config.Problem(n=size, real_bits=64, complex=False, has_B=B is not None,
+                           has_T=preconditioner is not None, host=True)
+    pre = config.hermitian(probe, k, which, sigma, "lobpcg" if solver == "auto" and sigma is None else solver,
+                           block_size=block_size, ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver,
+                           adjoint_tol=adjoint_tol, adjoint_maxiter=adjoint_maxiter, cluster_rtol=cluster_rtol,
+                           gauge=gauge, on_failure=on_failure)
+    opA, opB, opT, dt = _operators(A, B, preconditioner, size, dtype, True, _widths(pre, size), routine)
+    prob = _problem((opA, opB, opT), dt, opA.n, B is not None, preconditioner is not None)
+    cfg = config.hermitian(prob, k, which, sigma, solver, block_size=block_size, ncv=ncv, tol=tol, maxiter=maxiter,
+                           adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol, adjoint_maxiter=adjoint_maxiter,
+                           cluster_rtol=cluster_rtol, gauge=gauge, on_failure=on_failure)
+    X0 = _start(opA.n, cfg.block, dt, v0)
+    _probe((opA, opB, opT), X0, True, routine)
+    statics = dict(sA=_static(opA), sB=_static(opB), sT=_static(opT))
 
     def forward(cA, cB, cT, X0):
-        out = solve(cA, cB, cT, X0)
-        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
-        return out
-
-    def solve(cA, cB, cT, X0):
-        if solver == "lobpcg":
-            arrays, fns = static(cA, cB, cT, (m, 2 * m))  # X0 and the search block [W, P]
-            return _lobpcg(X0, *arrays, k=k, largest=which == "largest", tol=tol, maxiter=maxiter, **fns)
-        Aop = opA.bind(cA)
-        Bop = None if opB is None else opB.bind(cB)
-        iters = jnp.asarray(-1)
-        if solver == "lanczos":
-            fA, a = _sel(opA, cA, _krylov_widths(n, k, ncv))
-            w_all, V_all, iters = _krylov_schur(X0[:, :1], a, fA=fA, rA=opA.real, k=k, which=which, hermitian=True,
-                                                ncv=ncv, tol=tol, maxiter=maxiter)
-        elif solver == "arpack":
-            if not _concrete(cA, cB):
-                raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values; "
-                                 "under jit use solver='lobpcg'")
-            hB = None if opB is None else host_operator(opB, cB, dt)
-            w_all, V_all = arpack.eigsh(host_operator(opA, cA, dt), k, which=which, sigma=sigma, B=hB,
-                                        v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
+        if cfg.solver in config.HOST_SOLVERS or callable(cfg.solver):
+            s = driver.solve_hermitian(cfg, opA.bind(cA), None if opB is None else opB.bind(cB),
+                                       None if opT is None else opT.bind(cT), X0,
+                                       host=_host_forms(opA, opB, cA, cB, dt))
         else:
-            T = None if opT is None else opT.bind(cT)
-            w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=tol,
-                                  maxiter=maxiter, preconditioner=T)
-        w_all, V_all = jnp.real(_array(w_all)).astype(rdt), _array(V_all).astype(dt)
-        w, V, guard = window.split(w_all, V_all, k, which, sigma)
-        gap = rules.cut_gap(w, guard) if guard.shape[0] else jnp.full((k,), jnp.inf, rdt)
-        return w, V, _residuals(Aop, Bop, w, V), gap, iters
+            s = _solve_hermitian(X0, cA, cB, cT, cfg=cfg, **statics)
+        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.norms, s.iters, mode=cfg.on_failure,
+              routine=routine)
+        return tuple(s)
 
     @jax.custom_jvp
     def core(cA, cB, cT, X0):
         return forward(cA, cB, cT, X0)
 
-    @core.defjvp
+    @partial(core.defjvp, symbolic_zeros=True)
     def core_jvp(primals, tangents):
         cA, cB, cT, X0 = primals
         out = forward(cA, cB, cT, X0)
-        w, V, res, gap, iters = out
-        lin = (_diff(tangents[0]), None if cB is None else _diff(tangents[1]))
-        dw, dV = linear_call(tangent, transpose, first_order((w, V, gap, cA, cB, cT), routine), lin)
-        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
+        w, V, res, gap, iters, norms = out
+        lin = _linear((_diff(tangents[0]), _diff(tangents[1])))
+        dw, dV = linear_call(tangent, partial(transpose, lin=_pattern(lin)), first_order((w, V, gap, cA, cB, cT), routine), lin)
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(norms))
 
     def tangent(saved, lin):
         w, V, gap, cA, cB, cT = saved
-        dAV = opA.tangent(cA, lin[0], k, V)
-        dBV = None if opB is None else opB.tangent(cB, lin[1], k, V)
-        arrays, fns = static(cA, cB, cT, (k,))
-        cut = rules.singular_pairs(w, gap, rtol)
-        _emit(report.cut, w, gap, cut, mode="warn", strict=True, rtol=rtol, routine=routine + report.NAN_TANGENTS)
-        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, cut, *arrays, sign=sign, method=method, tol=atol,
-                                                  maxiter=amax, rtol=rtol, **fns)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        dA, dB = _fill(lin, (_diff(cA), _diff(cB)))
+        dAV = opA.tangent(cA, dA, cfg.k, V)
+        dBV = None if opB is None else opB.tangent(cB, dB, cfg.k, V)
+        bad = driver.undefined_pairs(cfg, w, gap)
+        _emit(cut, w, gap, bad, mode="warn", strict=True, rtol=cfg.rtol, routine=routine + NAN_TANGENTS)
+        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, cfg=cfg, **statics)
+        _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         return dw, dV
 
-    def transpose(saved, cts):
+    def transpose(saved, cts, lin):
         w, V, gap, cA, cB, cT = saved
         wbar, Vbar = jnp.real(cts[0]), jnp.conj(cts[1])
-        same = sorted_clusters(w, rtol)
-        if gauge != "ignore":
-            X = jnp.conj(V).T @ Vbar
-            _emit(_report.report_vectors, w, skew_defect(X, same), jnp.max(jnp.abs(X)), mode=gauge, strict=True,
-                  routine=routine)
-            _emit(_report.report_values, w, cluster_spread(wbar, same), jnp.max(jnp.abs(wbar)), mode=gauge,
+        if cfg.gauge != "ignore":
+            _emit(driver.report_hermitian, *driver.hermitian_measures(cfg, w, V, wbar, Vbar), mode=cfg.gauge,
                   strict=True, routine=routine)
-        touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
-        _emit(report.cut, w, gap, touched, mode="raise", strict=True, rtol=rtol, routine=routine)
-        arrays, fns = static(cA, cB, cT, (k,))
-        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, *arrays, sign=sign, method=method, tol=atol,
-                                                maxiter=amax, rtol=rtol, **fns)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
-        ctA = _diff(opA.cotangent(cA, k, V, a))
-        return ctA, None if opB is None else _diff(opB.cotangent(cB, k, V, b))
+        _emit(cut, w, gap, driver.touched(wbar, Vbar), mode="raise", strict=True, rtol=cfg.rtol, routine=routine)
+        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, cfg=cfg, **statics)
+        _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
+        ctA = _diff(opA.cotangent(cA, cfg.k, V, a))
+        return _keep((ctA, None if opB is None else _diff(opB.cotangent(cB, cfg.k, V, b))), lin)
 
-    w, V, res, gap, iters = core(opA.args, None if opB is None else opB.args,
-                                 None if opT is None else opT.args, X0)
+    s = driver.Solved(*core(opA.args, None if opB is None else opB.args, None if opT is None else opT.args, X0))
+    return _outputs(s, return_info)
+
+
+def _outputs(s: driver.Solved, return_info: bool):
     if not return_info:
-        return w, V
-    res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
-    scale = jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
-    return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
+        return s.w, s.V
+    return s.w, s.V, driver.info(driver.Solved(jax.lax.stop_gradient(s.w), s.V, *map(jax.lax.stop_gradient, s[2:])))
 
 
 @over_batch(_dense)
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     dtype: Any = None, tol: float | None = None, maxiter: int | None = None, v0: jax.Array | None = None,
-    solver: str | Callable = "arpack", ncv: int | None = None, adjoint_solver: str = "bicgstab",
+    solver: str | Callable = "auto", ncv: int | None = None, adjoint_solver: str = "bicgstab",
     adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, restart: int = 30,
     cluster_rtol: float | None = None,
     gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
@@ -366,104 +345,74 @@ def eigs(
     ``w (k,)``, ``V (n, k)``; forms of ``A`` as in :func:`eigsh` (dense arrays are not symmetrised;
     leading axes are looped over).
 
-    ``solver``: ``"arpack"`` (host, concrete values; ``sigma`` = shift-invert, needs a matrix),
-    ``"arnoldi"`` (native Krylov–Schur, basis size ``ncv``, jit-able; no ``sigma``) or a
-    callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``. Reverse mode: per
-    pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] = [v̄_i - v_i(v_i^H v̄_i); λ̄_i]``
-    by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``)) with ``A^H`` from transposing
-    the product, then ONE VJP of the product: ``Ā = Σ a_i v_i^H``. Forward mode: one JVP of the
-    product and the transposed bordered systems ``[λ_i - A, v_i; v_i^H, 0][dv_i; dλ_i] = [dA v_i; 0]``
-    (gauge ``v_i^H dv_i = 0``). Eigenvalues must be simple (forward mode: NaN tangents and a
-    warning otherwise); a loss depending on eigenvector phases raises
-    :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
+    ``solver``: ``"auto"`` (default: ARPACK for concrete values on the CPU, the native Arnoldi under
+    ``jit``/``vmap``, on an accelerator or sharded), ``"arpack"`` (host, concrete values; ``sigma`` =
+    shift-invert, needs a matrix), ``"arnoldi"`` (native Krylov–Schur, basis size ``ncv``, jit-able;
+    no ``sigma``) or a callable ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``.
+    Reverse mode: per pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] =
+    [v̄_i - v_i(v_i^H v̄_i); λ̄_i]`` by block BiCGStab (``adjoint_solver="gmres"``: GMRES(``restart``))
+    with ``A^H`` from transposing the product, then ONE VJP of the product: ``Ā = Σ a_i v_i^H``.
+    Forward mode: one JVP of the product and the transposed bordered systems
+    ``[λ_i - A, v_i; v_i^H, 0][dv_i; dλ_i] = [dA v_i; 0]`` (gauge ``v_i^H dv_i = 0``). Eigenvalues
+    must be simple (forward mode: NaN tangents and a warning otherwise); a loss depending on
+    eigenvector phases raises :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
     """
     routine = "eigs"
-    _report.check_mode(gauge)
-    report.check_mode(on_failure)
-    window.check_general_options(which, sigma, solver, routine)
-    if adjoint_solver not in ("bicgstab", "gmres"):
-        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
-    size = _size(A, n)
-    if size is None:
-        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
-    _check_k(k, size - 1, routine)
-    widths = (k,) + (_krylov_widths(size, k, ncv) if solver == "arnoldi" else ())
-    opA, _, _, dt = _operators(A, None, None, size, dtype, False, widths, routine)
-    n = opA.n
-    cdt = jnp.result_type(dt, jnp.complex64)
-    rdt = jnp.finfo(dt).dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
-    atol = tol if adjoint_tol is None else float(adjoint_tol)
-    maxiter = maxiter or (1000 if solver == "arnoldi" else 20 * n)
-    amax = adjoint_maxiter or max(1000, min(20 * n, 20000))
-    rtol = resolve_rtol(cluster_rtol, jnp.zeros((), rdt))
-    X0 = _start(n, 1, dt, v0)
+    size = _size(A, n, routine)
+    probe = config.Problem(n=size, real_bits=64, complex=True, has_B=False, has_T=False, host=True)
+    pre = config.general(probe, k, which, sigma, "arnoldi" if solver == "auto" and sigma is None else solver,
+                         ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol,
+                         adjoint_maxiter=adjoint_maxiter, restart=restart, cluster_rtol=cluster_rtol, gauge=gauge,
+                         on_failure=on_failure)
+    opA, _, _, dt = _operators(A, None, None, size, dtype, False, _widths(pre, size), routine)
+    prob = _problem((opA,), dt, opA.n, False, False)
+    cfg = config.general(prob, k, which, sigma, solver, ncv=ncv, tol=tol, maxiter=maxiter,
+                         adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol, adjoint_maxiter=adjoint_maxiter,
+                         restart=restart, cluster_rtol=cluster_rtol, gauge=gauge, on_failure=on_failure)
+    X0 = _start(opA.n, 1, dt, v0)
+    _probe((opA, None, None), X0, False, routine)
+    sA = _static(opA)
 
     def forward(cA, X0):
-        out = solve(cA, X0)
-        _emit(report.forward, out[2], out[4], mode=on_failure, tol=tol, routine=routine)
-        return out
-
-    def solve(cA, X0):
-        Aop = opA.bind(cA)
-        iters = jnp.asarray(-1)
-        if solver == "arnoldi":
-            fA, a = _sel(opA, cA, _krylov_widths(n, k, ncv))
-            w_all, V_all, iters = _krylov_schur(X0, a, fA=fA, rA=opA.real, k=k, which=which, hermitian=False,
-                                                ncv=ncv, tol=tol, maxiter=maxiter)
-        elif solver == "arpack":
-            if not _concrete(cA):
-                raise ValueError(f"{routine}: solver='arpack' runs on the host and needs concrete values")
-            w_all, V_all = arpack.eigs(host_operator(opA, cA, dt), k, which=which, sigma=sigma,
-                                       v0=np.asarray(X0[:, 0]), tol=tol, maxiter=maxiter)
+        if cfg.solver in config.HOST_SOLVERS or callable(cfg.solver):
+            s = driver.solve_general(cfg, opA.bind(cA), X0, host=lambda: host_operator(opA, cA, dt))
         else:
-            w_all, V_all = solver(Aop, k, X0=X0, which=which, sigma=sigma, tol=tol, maxiter=maxiter)
-        w_all, V_all = _array(w_all).astype(cdt), _array(V_all).astype(cdt)
-        V_all = V_all / jnp.linalg.norm(V_all, axis=0)[None, :]
-        w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
-        others = jnp.concatenate([w, guard])
-        d = jnp.abs(w[:, None] - others[None, :]) + jnp.where(jnp.eye(k, others.shape[0], dtype=bool), jnp.inf, 0)
-        return w, V, _residuals(Aop, None, w, V), jnp.min(d, axis=1), iters
+            s = _solve_general(X0, cA, cfg=cfg, sA=sA)
+        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.norms, s.iters, mode=cfg.on_failure,
+              routine=routine)
+        return tuple(s)
 
     @jax.custom_jvp
     def core(cA, X0):
         return forward(cA, X0)
 
-    @core.defjvp
+    @partial(core.defjvp, symbolic_zeros=True)
     def core_jvp(primals, tangents):
         cA, X0 = primals
         out = forward(cA, X0)
-        w, V, res, gap, iters = out
-        dw, dV = linear_call(tangent, transpose, first_order((w, V, gap, cA), routine), _diff(tangents[0]))
-        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters))
+        w, V, res, gap, iters, norms = out
+        lin = _linear(_diff(tangents[0]))
+        dw, dV = linear_call(tangent, partial(transpose, lin=_pattern(lin)), first_order((w, V, gap, cA), routine), lin)
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(norms))
 
-    def tangent(saved, dA):
+    def tangent(saved, lin):
         w, V, gap, cA = saved
-        fA, a_args = _sel(opA, cA, (k,))
-        bad = rules.singular_pairs(w, gap, rtol)
-        _emit(report.simple, w, gap, bad, mode="warn", strict=True, rtol=rtol, routine=routine + report.NAN_TANGENTS)
-        dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, k, V), bad, a_args, fA=fA, rA=opA.real,
-                                                method=adjoint_solver, tol=atol, maxiter=amax, restart=restart)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
+        dA = _fill(lin, _diff(cA))
+        bad = driver.undefined_pairs(cfg, w, gap)
+        _emit(simple, w, gap, bad, mode="warn", strict=True, rtol=cfg.rtol, routine=routine + NAN_TANGENTS)
+        dw, dV, ares, aiters = _general_tangent(w, V, opA.tangent(cA, dA, cfg.k, V), bad, cA, cfg=cfg, sA=sA)
+        _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         return dw, dV
 
-    def transpose(saved, cts):
+    def transpose(saved, cts, lin):
         w, V, gap, cA = saved
         wbar, Vbar = jnp.conj(cts[0]), jnp.conj(cts[1])
-        if gauge != "ignore":
-            defect, scale = rules.phase_defect(V, Vbar)
-            _emit(_report.report_vectors, w, defect, scale, mode=gauge, strict=True, routine=routine)
-        touched = (jnp.linalg.norm(Vbar, axis=0) > 0) | (wbar != 0)
-        _emit(report.simple, w, gap, touched, mode="raise", strict=True, rtol=rtol, routine=routine)
-        fA, a_args = _sel(opA, cA, (k,))
-        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, a_args, fA=fA, rA=opA.real, method=adjoint_solver,
-                                           tol=atol, maxiter=amax, restart=restart)
-        _emit(report.adjoint, ares, aiters, mode=on_failure, strict=True, tol=atol, routine=routine)
-        return _diff(opA.cotangent(cA, k, V, a))
+        if cfg.gauge != "ignore":
+            _emit(driver.report_general, *driver.general_measures(cfg, w, V, wbar, Vbar), mode=cfg.gauge,
+                  strict=True, routine=routine)
+        _emit(simple, w, gap, driver.touched(wbar, Vbar), mode="raise", strict=True, rtol=cfg.rtol, routine=routine)
+        a, ares, aiters = _general_adjoint(w, V, wbar, Vbar, cA, cfg=cfg, sA=sA)
+        _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
+        return _keep(_diff(opA.cotangent(cA, cfg.k, V, a)), lin)
 
-    w, V, res, gap, iters = core(opA.args, X0)
-    if not return_info:
-        return w, V
-    res, gap = jax.lax.stop_gradient(res), jax.lax.stop_gradient(gap)
-    scale = jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
-    return w, V, EigInfo(res, iters, gap, rules.gradient_error(res * scale, gap))
+    return _outputs(driver.Solved(*core(opA.args, X0)), return_info)

@@ -221,11 +221,12 @@ def host_operator(op: Operator, args: dict, dtype: Any) -> Any:
     the working ``dtype`` (complex when the problem is, even for a real operator)."""
     if op.kind == "scipy":
         return op.source
+    wdt = np.result_type(dtype, np.float32)
     if op.kind == "dense":
-        return np.asarray(args[None][0][0])
+        return np.asarray(args[None][0][0]).astype(np.result_type(op.dtype, wdt), copy=False)
     if op.kind == "bcoo":
         (data,), (idx,) = args[None]
-        data, idx = np.asarray(data), np.asarray(idx)
+        data, idx = np.asarray(data).astype(np.result_type(op.dtype, wdt), copy=False), np.asarray(idx)
         return sp.csr_matrix((data, (idx[:, 0], idx[:, 1])), shape=(op.n, op.n))
     mv = jax.jit(op.bind(args))
     dt = np.dtype(dtype)

@@ -1,8 +1,9 @@
 """PyTorch registration of the truncated eigensolvers ``eigsh`` and ``eigs`` (k eigenpairs of a
-dense, sparse or matrix-free operator): an ``autograd.Function`` whose forward is any eigensolver
-(native LOBPCG on any device, host ARPACK, or a user callable) and whose backward solves the adjoint
-systems of ``eigengrad._rules.partial`` and then calls ``torch.autograd.grad`` through the operator's
-product ONCE, with the whole block of adjoint vectors (design/adjoints.md §5). Nothing is
+dense, sparse or matrix-free operator). The solve, its checks and the derivative maps live once in
+``eigengrad._iterative`` (typed options, the solver chosen from what the operator allows); here an
+``autograd.Function`` registers them: its backward solves the adjoint systems and then calls
+``torch.autograd.grad`` through the operator's product ONCE, with the whole block of adjoint vectors
+(docs/derivations.md §5). Nothing is
 differentiated through the iterations. Forward mode (``jvp``) solves the transposed systems
 (``partial.hermitian_jvp``, ``partial.general_jvp``) after ONE JVP of the product at the block
 ``V`` (``dA V``), for every operator form PyTorch's forward AD accepts (not sparse tensors).
@@ -19,43 +20,27 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .. import _report
-from .._rules import partial as rules
-from .._rules.clusters import cluster_spread, resolve_rtol, skew_defect, sorted_clusters
-from .._solvers import arpack, report, window
+from .._iterative import config, driver
 from .._solvers.batch import over_batch
-from .._solvers.krylov_schur import krylov_schur
-from .._solvers.lobpcg import extremal
-from .._solvers.report import EigInfo
+from .._solvers.report import NAN_TANGENTS, EigInfo, adjoint, cut, simple
 from ._function import plain_mode, readable
 from ._operators import Operator, as_operator, host_operator
+
+__all__ = ["EigInfo", "eigs", "eigsh"]
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
-def _default_tol(dtype: torch.dtype) -> float:
-    return 1e-10 if dtype in (torch.float64, torch.complex128) else 1e-4
-
-
 def _start(n: int, m: int, dtype: torch.dtype, device, v0) -> torch.Tensor:
-    with plain_mode():  # a constant, also under torch.func.vmap (which refuses random operations)
-        g = torch.Generator(device="cpu").manual_seed(0)
-        X = torch.randn(n, m, generator=g, dtype=torch.float64)
-        if dtype.is_complex:
-            X = torch.complex(X, torch.randn(n, m, generator=g, dtype=torch.float64))
-        X = X.to(dtype=dtype, device=device)
     if v0 is not None:
-        v0 = torch.as_tensor(v0, dtype=dtype, device=device).reshape(n, -1)[:, :m]
-        X[:, : v0.shape[1]] = v0
-    return X
-
-
-def _residuals(Aop, Bop, w, V):
-    R = Aop(V) - (V if Bop is None else Bop(V)) * w[None, :]
-    scale = w.abs().max()
-    return torch.linalg.vector_norm(R, dim=0) / (scale if scale > 0 else 1.0)
+        v0 = torch.as_tensor(v0)
+        if v0.shape[0] != n or v0.ndim > 2:
+            raise ValueError(f"v0 must have shape (n,) or (n, j) with n = {n}, got {tuple(v0.shape)}")
+        v0 = v0.to(dtype=dtype, device=device)
+    with plain_mode():  # a constant, also under torch.func.vmap (which refuses random operations)
+        return driver.start_block(torch.empty(0, dtype=dtype, device=device), n, m, v0)
 
 
 def _operators(A, B, n, dtype, params, hermitian, routine):
@@ -71,13 +56,34 @@ def _operators(A, B, n, dtype, params, hermitian, routine):
     return opA, opB, dt
 
 
+def _probe(ops, X0, hermitian: bool, routine: str) -> None:
+    """``driver.check_inputs`` on plain CPU copies (skipped behind torch.func transforms)."""
+    opA, opB, T = ops
+    tensors = [p for op in (opA, opB) if op is not None for p in op.params]
+    if readable(*tensors, X0) is None or any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors):
+        return
+    with plain_mode():
+        driver.check_inputs(*(_cpu(f, X0.device) for f in (opA.apply, None if opB is None else opB.apply, T)), _np(X0),
+                            hermitian=hermitian, check_A=opA.kind != "dense", routine=routine)
+
+
+def _cpu(f, device):
+    """``f`` on NumPy blocks (the probe's arrays), computed on ``device``."""
+    return None if f is None else (lambda X: _np(torch.as_tensor(f(torch.as_tensor(X, device=device)))))
+
+
 def _device(op: Operator):
     return op.params[0].device if op.params else torch.device("cpu")
 
 
-def _check_k(k, n, routine):
-    if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
-        raise ValueError(f"{routine}: k must be an integer with 1 <= k < n = {n}, got {k!r}")
+def _problem(ops, dt: torch.dtype, n: int, has_B: bool, has_T: bool) -> config.Problem:
+    """Host: every tensor on the CPU and readable (not behind a torch.func transform)."""
+    tensors = [p for op in ops if op is not None for p in op.params]
+    host = all(t.device.type == "cpu" for t in tensors) and readable(*tensors) is not None and not any(
+        torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+    rdt = torch.empty((), dtype=dt).real.dtype
+    return config.Problem(n=n, real_bits=torch.finfo(rdt).bits, complex=dt.is_complex, has_B=has_B, has_T=has_T,
+                          host=bool(host))
 
 
 _VMAP_DERIVATIVES = (
@@ -115,15 +121,13 @@ def _vmap_loop(fn, info, in_dims, args):
     return tuple(torch.stack(o) for o in zip(*outs)), (0,) * len(outs[0])
 
 
-def _undefined(w, gap, rtol, routine, hermitian):
-    """``(k,)`` mask of the pairs with no tangent: a cluster cut by the k-th eigenvalue (``eigs``: a
-    non-simple eigenvalue), whose systems are singular. Their tangents are NaN, with a
-    ``DegeneracyWarning``; their right-hand sides are zeroed so the other solves are not held up."""
+def _undefined(cfg, w, gap, routine, report):
+    """``(k,)`` mask of the pairs with no tangent (a cut cluster; eigs: a non-simple eigenvalue):
+    NaN tangents with a ``DegeneracyWarning``; their right-hand sides are zeroed."""
     w0, gap0 = _plain(routine, w, gap)
     with plain_mode():
-        bad = rules.singular_pairs(w0, gap0, rtol)
-        (report.cut if hermitian else report.simple)(_np(w0), _np(gap0), _np(bad), rtol=rtol, mode="warn",
-                                                     routine=routine + report.NAN_TANGENTS)
+        bad = driver.undefined_pairs(cfg, w0, gap0)
+        report(_np(w0), _np(gap0), _np(bad), rtol=cfg.rtol, mode="warn", routine=routine + NAN_TANGENTS)
     return bad
 
 
@@ -156,47 +160,33 @@ def _first_order(routine: str, grads: tuple, *outputs) -> tuple:
     return tuple(None if g is None else _FirstOrder.apply(routine, g, *outputs) for g in grads)
 
 
+def _checked(cfg, s: driver.Solved, routine: str) -> tuple:
+    driver.check_forward(cfg, _np(s.w), _np(s.V), _np(s.res), _np(s.norms), int(s.iters), mode=cfg.on_failure,
+                         routine=routine)
+    # own storage: outputs must not be views (forward-mode AD)
+    return s.w.clone(), s.V.clone(), s.res, s.gap, torch.as_tensor(s.iters)
+
+
+def _adjoint_report(cfg, inf, routine):
+    res, iters = _host(routine, inf.res, torch.as_tensor(inf.iters))
+    adjoint(res, int(iters), tol=cfg.adjoint_tol, mode=cfg.on_failure, routine=routine)
+
+
 class _Eigsh(torch.autograd.Function):
     @staticmethod
-    def forward(cfg: dict, opA: Operator, opB: Operator | None, X0: torch.Tensor, *params):
+    def forward(cfg: config.HermitianConfig, opA: Operator, opB: Operator | None, T, X0: torch.Tensor, *params):
         opA, opB = _bind(opA, opB, params)
-        Aop = opA.apply
-        Bop = None if opB is None else opB.apply
-        T = cfg["T"]
-        k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
-        rdt = torch.empty((), dtype=X0.dtype).real.dtype
         with torch.no_grad():
-            if solver == "lobpcg":
-                w, V, res, guard, iters = extremal(Aop, X0, k, largest=which == "largest", B=Bop, T=T,
-                                                   tol=cfg["tol"], maxiter=cfg["maxiter"])
-                gap, iters = rules.cut_gap(w, guard), int(iters)
-            else:
-                iters = -1
-                if solver == "lanczos":
-                    r = krylov_schur(Aop, X0[:, :1], k, which=which, hermitian=True, ncv=cfg["ncv"], tol=cfg["tol"],
-                                     maxiter=cfg["maxiter"])
-                    w_all, V_all, iters = r.w, r.X, int(r.iters)
-                elif solver == "arpack":
-                    w_all, V_all = arpack.eigsh(host_operator(opA, X0.dtype), k, which=which, sigma=sigma,
-                                                B=None if opB is None else host_operator(opB, X0.dtype),
-                                                v0=_np(X0[:, 0]), tol=cfg["tol"], maxiter=cfg["maxiter"])
-                else:
-                    w_all, V_all = solver(Aop, k, B=Bop, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],
-                                          maxiter=cfg["maxiter"], preconditioner=T)
-                w_all = torch.as_tensor(w_all, device=X0.device).real.to(rdt)
-                V_all = torch.as_tensor(V_all, device=X0.device).to(X0.dtype)
-                w, V, guard = window.split(w_all, V_all, k, which, sigma)
-                gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full((k,), torch.inf, dtype=rdt)
-                res = _residuals(Aop, Bop, w, V)
-        report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigsh")
-        # own storage: outputs must not be views (forward-mode AD)
-        return w.clone(), V.clone(), res, gap, torch.tensor(iters)
+            s = driver.solve_hermitian(
+                cfg, opA.apply, None if opB is None else opB.apply, T, X0,
+                host=lambda: (host_operator(opA, X0.dtype), None if opB is None else host_operator(opB, X0.dtype)))
+        return _checked(cfg, s, "eigsh")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        cfg, opA, opB, _, *params = inputs
+        cfg, opA, opB, T, _, *params = inputs
         w, V, res, gap, its = output
-        ctx.cfg = cfg
+        ctx.cfg, ctx.T = cfg, T
         ctx.opA, ctx.opB = _bind(opA, opB, params)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
@@ -216,27 +206,19 @@ class _Eigsh(torch.autograd.Function):
         Vbar = torch.zeros_like(V) if Vbar is None else Vbar
         w0, V0, gap0, wbar0, Vbar0 = _plain(routine, w, V, gap, wbar, Vbar)
         with plain_mode():
-            same = sorted_clusters(w0, cfg["rtol"])
-            if cfg["gauge"] != "ignore":
-                X = V0.mH @ Vbar0
-                _report.report_vectors(_np(w0), _np(skew_defect(X, same)), _np(X.abs().max()), cfg["gauge"],
-                                       routine)
-                _report.report_values(_np(w0), _np(cluster_spread(wbar0, same)), _np(wbar0.abs().max()),
-                                      cfg["gauge"], routine)
-            touched = (torch.linalg.vector_norm(Vbar0, dim=0) > 0) | (wbar0 != 0)
-            report.cut(_np(w0), _np(gap0), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+            if cfg.gauge != "ignore":
+                driver.report_hermitian(*map(_np, driver.hermitian_measures(cfg, w0, V0, wbar0, Vbar0)),
+                                        mode=cfg.gauge, routine=routine)
+            cut(_np(w0), _np(gap0), _np(driver.touched(wbar0, Vbar0)), rtol=cfg.rtol, mode="raise", routine=routine)
         with torch.no_grad():
-            Bop = None if opB is None else opB.apply
-            a, b, info = rules.hermitian_adjoint(
-                opA.apply, w, V, wbar, Vbar, B=Bop, BV=None if Bop is None else Bop(V), T=cfg["T"],
-                sign=cfg["sign"], method=cfg["method"], tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"])
-        res, iters = _host(routine, info.res, info.iters)
-        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+            a, b, inf = driver.hermitian_adjoint(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
+                                                 wbar, Vbar)
+        _adjoint_report(cfg, inf, routine)
         grads = opA.cotangent(V, a) + (() if opB is None else opB.cotangent(V, b))
-        return (None, None, None, None, *_first_order(routine, grads, w, V))
+        return (None, None, None, None, None, *_first_order(routine, grads, w, V))
 
     @staticmethod
-    def jvp(ctx, _cfg, _opA, _opB, _X0, *dparams):
+    def jvp(ctx, _cfg, _opA, _opB, _T, _X0, *dparams):
         w, V, gap = ctx.saved_tensors
         cfg, opA, opB = ctx.cfg, ctx.opA, ctx.opB
         routine = "eigsh"
@@ -244,64 +226,38 @@ class _Eigsh(torch.autograd.Function):
         nA = len(opA.params)
         dAV = opA.tangent(V, dparams[:nA])
         dBV = None if opB is None else opB.tangent(V, dparams[nA:])
-        bad = _undefined(w, gap, cfg["rtol"], routine, True)
+        bad = _undefined(cfg, w, gap, routine, cut)
         with torch.no_grad():
-            Bop = None if opB is None else opB.apply
-            dw, dV, info = rules.hermitian_jvp(
-                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV, B=Bop,
-                BV=None if Bop is None else Bop(V), dBV=dBV, T=cfg["T"], sign=cfg["sign"], method=cfg["method"],
-                tol=cfg["atol"], maxiter=cfg["amax"], rtol=cfg["rtol"], undefined=bad)
-        res, iters = _host(routine, info.res, info.iters)
-        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+            dw, dV, inf = driver.hermitian_tangent(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
+                                                   torch.zeros_like(V) if dAV is None else dAV, dBV, bad)
+        _adjoint_report(cfg, inf, routine)
         return dw, dV, None, None, None
 
 
 class _Eigs(torch.autograd.Function):
     @staticmethod
-    def forward(cfg: dict, opA: Operator, X0: torch.Tensor, *params):
+    def forward(cfg: config.GeneralConfig, opA: Operator, X0: torch.Tensor, *params):
         opA = opA.bind(params)
-        k, which, sigma, solver = cfg["k"], cfg["which"], cfg["sigma"], cfg["solver"]
-        cdt = torch.promote_types(X0.dtype, torch.complex64)
-        iters = -1
         with torch.no_grad():
-            if solver == "arnoldi":
-                r = krylov_schur(opA.apply, X0, k, which=which, hermitian=False, ncv=cfg["ncv"], tol=cfg["tol"],
-                                 maxiter=cfg["maxiter"])
-                w_all, V_all, iters = r.w, r.X, int(r.iters)
-            elif solver == "arpack":
-                w_all, V_all = arpack.eigs(host_operator(opA, X0.dtype), k, which=which, sigma=sigma, v0=_np(X0[:, 0]),
-                                           tol=cfg["tol"], maxiter=cfg["maxiter"])
-            else:
-                w_all, V_all = solver(opA.apply, k, X0=X0, which=which, sigma=sigma, tol=cfg["tol"],
-                                      maxiter=cfg["maxiter"])
-            w_all = torch.as_tensor(w_all, device=X0.device).to(cdt)
-            V_all = torch.as_tensor(V_all, device=X0.device).to(cdt)
-            V_all = V_all / torch.linalg.vector_norm(V_all, dim=0)[None, :]
-            w, V, guard = window.split(w_all, V_all, k, which, sigma, hermitian=False)
-            others = torch.cat([w, guard])
-            d = (w[:, None] - others[None, :]).abs()
-            d = d + torch.where(torch.eye(k, others.shape[0], dtype=torch.bool, device=d.device), torch.inf, 0.0)
-            gap = d.min(dim=1).values
-            res = _residuals(opA.apply, None, w, V)
-        report.forward(_np(res), iters, tol=cfg["tol"], mode=cfg["on_failure"], routine="eigs")
-        return w.clone(), V.clone(), res, gap
+            s = driver.solve_general(cfg, opA.apply, X0, host=lambda: host_operator(opA, X0.dtype))
+        return _checked(cfg, s, "eigs")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         cfg, opA, _, *params = inputs
-        w, V, res, gap = output
+        w, V, res, gap, its = output
         ctx.cfg, ctx.opA = cfg, opA.bind(params)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
         ctx.save_for_forward(w, V, gap)
-        ctx.mark_non_differentiable(res, gap)
+        ctx.mark_non_differentiable(res, gap, its)
 
     @staticmethod
     def vmap(info, in_dims, *args):
         return _vmap_loop(_Eigs, info, in_dims, args)
 
     @staticmethod
-    def backward(ctx, wbar, Vbar, _res, _gap):
+    def backward(ctx, wbar, Vbar, _res, _gap, _its):
         w, V, gap = ctx.saved_tensors
         cfg, opA = ctx.cfg, ctx.opA
         routine = "eigs"
@@ -309,17 +265,15 @@ class _Eigs(torch.autograd.Function):
         Vbar = torch.zeros_like(V) if Vbar is None else Vbar
         w0, V0, gap0, wbar0, Vbar0 = _plain(routine, w, V, gap, wbar, Vbar)
         with plain_mode():
-            if cfg["gauge"] != "ignore":
-                defect, scale = rules.phase_defect(V0, Vbar0)
-                _report.report_vectors(_np(w0), _np(defect), _np(scale), cfg["gauge"], routine)
-            touched = (torch.linalg.vector_norm(Vbar0, dim=0) > 0) | (wbar0 != 0)
-            report.simple(_np(w0), _np(gap0), _np(touched), rtol=cfg["rtol"], mode="raise", routine=routine)
+            if cfg.gauge != "ignore":
+                driver.report_general(*map(_np, driver.general_measures(cfg, w0, V0, wbar0, Vbar0)), mode=cfg.gauge,
+                                      routine=routine)
+            simple(_np(w0), _np(gap0), _np(driver.touched(wbar0, Vbar0)), rtol=cfg.rtol, mode="raise",
+                   routine=routine)
         AH = opA.adjoint(V)
         with torch.no_grad():
-            a, info = rules.general_adjoint(AH, w, V, wbar, Vbar, method=cfg["method"], tol=cfg["atol"],
-                                            maxiter=cfg["amax"], restart=cfg["restart"])
-        res, iters = _host(routine, info.res, info.iters)
-        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
+            a, inf = driver.general_adjoint(cfg, AH, w, V, wbar, Vbar)
+        _adjoint_report(cfg, inf, routine)
         return (None, None, None, *_first_order(routine, opA.cotangent(V, a), w, V))
 
     @staticmethod
@@ -329,25 +283,37 @@ class _Eigs(torch.autograd.Function):
         routine = "eigs"
         _plain(routine, *(d for d in dparams if d is not None))
         dAV = opA.tangent(V, dparams)
-        bad = _undefined(w, gap, cfg["rtol"], routine, False)
+        bad = _undefined(cfg, w, gap, routine, simple)
         with torch.no_grad():
-            dw, dV, info = rules.general_jvp(
-                opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV, method=cfg["method"], tol=cfg["atol"],
-                maxiter=cfg["amax"], restart=cfg["restart"], undefined=bad)
-        res, iters = _host(routine, info.res, info.iters)
-        report.adjoint(res, int(iters), tol=cfg["atol"], mode=cfg["on_failure"], routine=routine)
-        return dw, dV, None, None
+            dw, dV, inf = driver.general_tangent(cfg, opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV,
+                                                 bad)
+        _adjoint_report(cfg, inf, routine)
+        return dw, dV, None, None, None
 
 
 def _info(w, res, its, gap) -> EigInfo:
     """Diagnostics of one solve; ``iterations`` an int (a tensor under vmap, where it has no value)."""
-    scale = w.detach().abs().max()
-    got = readable(its) if isinstance(its, torch.Tensor) else [its]
-    return EigInfo(res, its if got is None else int(got[0]), gap, rules.gradient_error(res * scale, gap))
+    got = readable(its)
+    inf = driver.info(driver.Solved(w.detach(), None, res, gap, its, None))
+    return inf._replace(iterations=its if got is None else int(got[0]))
 
 
 def _dense(M) -> bool:
     return isinstance(M, torch.Tensor) and M.layout == torch.strided
+
+
+def _size(A, n, routine):
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"{routine}: n must be an integer >= 2, got {n!r}")
+        shape = getattr(A, "shape", None)
+        if shape is not None and len(shape) == 2 and int(shape[0]) != n:
+            raise ValueError(f"{routine}: n={n} does not match A's shape {tuple(shape)}")
+        return int(n)
+    shape = getattr(A, "shape", None)
+    if shape is None:
+        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
+    return int(shape[0])
 
 
 @over_batch(_dense)
@@ -355,10 +321,10 @@ def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
     n: int | None = None, params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None,
     tol: float | None = None, maxiter: int | None = None, v0: torch.Tensor | None = None,
-    solver: str | Callable = "lobpcg", preconditioner: Callable | None = None, block_size: int | None = None,
-    ncv: int | None = None, adjoint_solver: str | None = None, adjoint_tol: float | None = None, adjoint_maxiter: int | None = None,
-    cluster_rtol: float | None = None, gauge: str = "raise", on_failure: str = "raise",
-    return_info: bool = False,
+    solver: str | Callable = "auto", preconditioner: Callable | None = None, block_size: int | None = None,
+    ncv: int | None = None, adjoint_solver: str | None = None, adjoint_tol: float | None = None,
+    adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
+    on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs of a Hermitian operator, ``A v = λ v`` (or ``A v = λ B v``, ``B`` Hermitian
     positive definite, ``V^H B V = I``): the smallest, the largest, or (``sigma``) the nearest to
@@ -370,18 +336,21 @@ def eigsh(
     ``(n, m)`` blocks (pass ``n``) whose tensors ``params=[...]`` get gradients, or an ``nn.Module``.
     Dense ``A``/``B`` of shape ``(..., n, n)`` (leading axes broadcast) give ``w (..., k)``,
     ``V (..., n, k)`` and batched info fields, by a Python loop over the batch: one solve each.
-    ``solver``: ``"lobpcg"`` (native, any device; no ``sigma``), ``"lanczos"`` (native thick-restart
-    Lanczos / Krylov–Schur with basis size ``ncv``; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on the host;
-    ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0, which,
-    sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` pairs.
+    ``solver``: ``"auto"`` (default: ARPACK for tensors on the CPU without a preconditioner; on an
+    accelerator or under torch.func: native Lanczos, or LOBPCG when ``B`` or a preconditioner is
+    given), ``"lobpcg"`` (native, any device; no ``sigma``), ``"lanczos"`` (native thick-restart
+    Lanczos / Krylov–Schur with basis size ``ncv``; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on
+    the host; ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0,
+    which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` B-orthonormal pairs.
     ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
     (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and by the adjoint solves.
 
     Backward: ``Ā = Σ_i a_i v_i^H``, ``a_i = V K e_i - z_i`` (in-span ``K`` with clusters masked;
     ``P^H (A - λ_i B) P z_i = P^H v̄_i`` by CG, MINRES for ``sigma``), then ONE
     ``torch.autograd.grad`` through the product. Faults raise (``on_failure="warn"`` warns):
-    forward or adjoint non-convergence (:class:`~eigengrad.errors.ConvergenceError`), a cluster cut
-    by the k-th eigenvalue (``ClusterCutError``), a gauge-dependent loss (per ``gauge``).
+    forward or adjoint non-convergence or invalid returned pairs
+    (:class:`~eigengrad.errors.ConvergenceError`), a cluster cut by the k-th eigenvalue
+    (``ClusterCutError``), a gauge-dependent loss (per ``gauge``).
 
     Forward mode (``torch.autograd.forward_ad``, every form but sparse tensors, which PyTorch cannot
     make dual: write their product as a function of the values instead): with ``R = dA V - dB V Λ``,
@@ -395,27 +364,20 @@ def eigsh(
     (jacrev, jacfwd) and second derivatives (``NotImplementedError`` saying what to use).
     """
     routine = "eigsh"
-    _report.check_mode(gauge)
-    report.check_mode(on_failure)
-    window.check_hermitian_options(which, sigma, solver, routine, B)
+    size = _size(A, n, routine)
+    opts = dict(block_size=block_size, ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver,
+                adjoint_tol=adjoint_tol, adjoint_maxiter=adjoint_maxiter, cluster_rtol=cluster_rtol, gauge=gauge,
+                on_failure=on_failure)
+    probe = config.Problem(n=size, real_bits=64, complex=False, has_B=B is not None,
+                           has_T=preconditioner is not None, host=True)
+    config.hermitian(probe, k, which, sigma, solver, **opts)  # options first, before any work
     opA, opB, dt = _operators(A, B, n, dtype, params, True, routine)
-    n = opA.n
-    _check_k(k, n, routine)
-    m = min(n, block_size or k + max(4, k))
-    if m <= k:
-        raise ValueError(f"{routine}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
-    rdt = torch.empty((), dtype=dt).real.dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
-    cfg = dict(
-        k=k, which=which, sigma=sigma, solver=solver, T=preconditioner, tol=tol,
-        maxiter=maxiter or (1000 if solver in window.NATIVE_HERMITIAN else 20 * n), ncv=ncv,
-        atol=tol if adjoint_tol is None else float(adjoint_tol), amax=adjoint_maxiter or min(2 * n, 20000),
-        method=adjoint_solver or ("minres" if sigma is not None else "cg"),
-        sign=-1.0 if (which == "largest" and sigma is None) else 1.0,
-        rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
-    X0 = _start(n, m, dt, _device(opA), v0)
+    cfg = config.hermitian(_problem((opA, opB), dt, opA.n, B is not None, preconditioner is not None), k, which,
+                           sigma, solver, **opts)
+    X0 = _start(opA.n, cfg.block, dt, _device(opA), v0)
+    _probe((opA, opB, preconditioner), X0, True, routine)
     params_all = opA.params + (() if opB is None else opB.params)
-    w, V, res, gap, its = _Eigsh.apply(cfg, opA, opB, X0, *params_all)
+    w, V, res, gap, its = _Eigsh.apply(cfg, opA, opB, preconditioner, X0, *params_all)
     return (w, V, _info(w, res, its, gap)) if return_info else (w, V)
 
 
@@ -423,7 +385,7 @@ def eigsh(
 def eigs(
     A: Any, k: int, which: str = "largest_real", sigma: complex | None = None, *, n: int | None = None,
     params: Sequence[torch.Tensor] | None = None, dtype: torch.dtype | None = None, tol: float | None = None,
-    maxiter: int | None = None, v0: torch.Tensor | None = None, solver: str | Callable = "arpack",
+    maxiter: int | None = None, v0: torch.Tensor | None = None, solver: str | Callable = "auto",
     ncv: int | None = None, adjoint_solver: str = "bicgstab", adjoint_tol: float | None = None,
     adjoint_maxiter: int | None = None, restart: int = 30, cluster_rtol: float | None = None,
     gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
@@ -431,9 +393,10 @@ def eigs(
     """``k`` eigenpairs ``A v = λ v`` of a general operator, unit-norm right eigenvectors, ordered by
     ``which`` (largest_real, smallest_real, largest_magnitude, smallest_magnitude, largest_imag,
     smallest_imag) or by distance to ``sigma``; complex ``w (k,)``, ``V (n, k)``. Forms of ``A`` as
-    in :func:`eigsh` (dense tensors are not symmetrised). ``solver``: ``"arpack"``, ``"arnoldi"``
-    (native Krylov–Schur, basis size ``ncv``, any device; no ``sigma``) or a callable
-    ``solver(matvec, k, *, X0, which, sigma, tol, maxiter) -> (w, V)``.
+    in :func:`eigsh` (dense tensors are not symmetrised). ``solver``: ``"auto"`` (default: ARPACK on
+    the CPU, the native Arnoldi elsewhere), ``"arpack"``, ``"arnoldi"`` (native Krylov–Schur, basis
+    size ``ncv``, any device; no ``sigma``) or a callable ``solver(matvec, k, *, X0, which, sigma, tol,
+    maxiter) -> (w, V)``.
 
     Backward: per pair the bordered system ``[conj(λ_i) - A^H, v_i; v_i^H, 0][a_i; 0] =
     [v̄_i - v_i(v_i^H v̄_i); λ̄_i]`` by block BiCGStab (or GMRES(``restart``)), ``A^H`` from the
@@ -444,21 +407,15 @@ def eigs(
     Batching over leading axes of a dense ``A`` and ``torch.func`` support as in :func:`eigsh`.
     """
     routine = "eigs"
-    _report.check_mode(gauge)
-    report.check_mode(on_failure)
-    window.check_general_options(which, sigma, solver, routine)
-    if adjoint_solver not in ("bicgstab", "gmres"):
-        raise ValueError(f"{routine}: adjoint_solver must be 'bicgstab' or 'gmres', got {adjoint_solver!r}")
+    size = _size(A, n, routine)
+    opts = dict(ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol,
+                adjoint_maxiter=adjoint_maxiter, restart=restart, cluster_rtol=cluster_rtol, gauge=gauge,
+                on_failure=on_failure)
+    config.general(config.Problem(n=size, real_bits=64, complex=True, has_B=False, has_T=False, host=True), k,
+                   which, sigma, solver, **opts)
     opA, _, dt = _operators(A, None, n, dtype, params, False, routine)
-    n = opA.n
-    _check_k(k, n - 1, routine)
-    rdt = torch.empty((), dtype=dt).real.dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
-    cfg = dict(k=k, which=which, sigma=sigma, solver=solver, tol=tol, ncv=ncv,
-               maxiter=maxiter or (1000 if solver == "arnoldi" else 20 * n),
-               atol=tol if adjoint_tol is None else float(adjoint_tol),
-               amax=adjoint_maxiter or max(1000, min(20 * n, 20000)), method=adjoint_solver, restart=restart,
-               rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge, on_failure=on_failure)
-    X0 = _start(n, 1, dt, _device(opA), v0)
-    w, V, res, gap = _Eigs.apply(cfg, opA, X0, *opA.params)
-    return (w, V, _info(w, res, -1, gap)) if return_info else (w, V)
+    cfg = config.general(_problem((opA,), dt, opA.n, False, False), k, which, sigma, solver, **opts)
+    X0 = _start(opA.n, 1, dt, _device(opA), v0)
+    _probe((opA, None, None), X0, False, routine)
+    w, V, res, gap, its = _Eigs.apply(cfg, opA, X0, *opA.params)
+    return (w, V, _info(w, res, its, gap)) if return_info else (w, V)

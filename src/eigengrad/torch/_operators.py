@@ -48,7 +48,7 @@ class Operator:
         receives, unwrapped or wrapped by ``torch.func``); a function keeps its own closure."""
         if self.kind == "dense":
             (M,) = params
-            return replace(self, fn=lambda X: M.detach() @ X, params=(M,))
+            return replace(self, fn=lambda X: _mm(M.detach(), X), params=(M,))
         if self.kind == "sparse":
             (M,) = params
             return replace(self, fn=lambda X: _mm(M.detach(), X), params=(M,))
@@ -134,7 +134,12 @@ def _as(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _mm(M: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """``M @ X`` (dense or sparse ``M``), a real ``M`` acting on a complex ``X`` part by part."""
+    """``M @ X`` (dense or sparse ``M``), a real ``M`` acting on a complex ``X`` part by part, in
+    the block's precision (a float32 ``M`` in a float64 problem is promoted)."""
+    rdt = X.real.dtype if X.is_complex() else X.dtype
+    mdt = M.real.dtype if M.is_complex() else M.dtype
+    if torch.finfo(mdt).bits < torch.finfo(rdt).bits:
+        M = M.to(torch.promote_types(M.dtype, rdt))
     if X.is_complex() and not M.is_complex():
         return torch.complex(M @ X.real, M @ X.imag)
     return M @ X
@@ -153,7 +158,7 @@ def as_operator(A: Any, *, n: int | None, dtype: torch.dtype | None, params: Seq
         if not (A.dtype.is_floating_point or A.dtype.is_complex):
             raise TypeError(f"{routine}: {name} has dtype {A.dtype}; use a floating or complex dtype")
         M = (A + A.mH) / 2 if hermitian else A
-        return Operator(lambda X: M.detach() @ X, (M,), A.shape[0], A.dtype, "dense", hermitian)
+        return Operator(lambda X: _mm(M.detach(), X), (M,), A.shape[0], A.dtype, "dense", hermitian)
     if isinstance(A, (sp.spmatrix, sp.sparray, sla.LinearOperator)):
         if A.shape[0] != A.shape[1]:
             raise ValueError(f"{routine}: {name} must be square, got shape {A.shape}")
@@ -168,8 +173,12 @@ def as_operator(A: Any, *, n: int | None, dtype: torch.dtype | None, params: Seq
             raise TypeError(f"{routine}: {name} is a function X -> {name} X; pass its size as n=...")
         dt = dtype or (ps[0].dtype if ps else torch.get_default_dtype())
         dev = ps[0].device if ps else None
-        with torch.no_grad():
-            out = A(torch.zeros(n, 1, dtype=dt, device=dev))
+        try:
+            with torch.no_grad():
+                out = A(torch.zeros(n, 1, dtype=dt, device=dev))
+        except RuntimeError as e:
+            raise TypeError(f"{routine}: {name}(X) failed on an ({n}, 1) block of dtype {dt}: {e}. Pass dtype= "
+                            f"(the dtype the function works in) and n= (its size)") from e
         if _ft.is_functorch_wrapped_tensor(out) or any(_ft.is_functorch_wrapped_tensor(p) for p in ps):
             raise NotImplementedError(
                 f"{routine}: {name} is a function of tensors transformed by torch.func (grad, jvp, vmap, "
@@ -198,11 +207,12 @@ def host_operator(op: Operator, dtype: torch.dtype) -> Any:
     (complex when the problem is, even for a real operator)."""
     if op.kind == "scipy":
         return op.host
+    wdt = torch.promote_types(op.dtype, torch.empty((), dtype=dtype).real.dtype)
     if op.kind == "dense":
-        return op.params[0].detach().cpu().numpy()
+        return op.params[0].detach().to(wdt).cpu().numpy()
     if op.kind == "sparse":
         M = op.params[0].detach().to_sparse_coo().coalesce().cpu()
-        idx, val = M.indices().numpy(), M.values().numpy()
+        idx, val = M.indices().numpy(), M.values().to(wdt).numpy()
         return sp.csr_matrix((val, (idx[0], idx[1])), shape=(op.n, op.n))
     dev = op.params[0].device if op.params else None
     dt = np.dtype(str(dtype).replace("torch.", ""))

@@ -1,0 +1,298 @@
+"""The truncated eigensolve and its derivative maps, written once for both front ends.
+
+A front end hands in the operator as products on blocks (``A(X) = A X``, ``B``, the preconditioner
+``T``), the host forms for ARPACK when the values are concrete, and a frozen config
+(:mod:`.config`); it keeps only the registration with its AD system. Here: the forward solve by the
+configured solver (nothing differentiated), the window and gap, the checks of what is returned
+(finite, unit B-norm, residual within ``tol``), the tangent and adjoint maps of
+``_rules.partial`` (docs/derivations.md §5) with their cotangent checks, and the ``EigInfo``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from .. import _report
+from .._backend import Array, mH, namespace, real, real_dtype
+from .._rules import partial as rules
+from .._rules.clusters import cluster_spread, skew_defect, sorted_clusters
+from .._solvers import arpack, report, window
+from .._solvers.krylov_schur import krylov_schur
+from .._solvers.lobpcg import extremal
+from .._solvers.loop import cdot, cnorm
+from .._solvers.report import EigInfo
+from .config import GeneralConfig, HermitianConfig
+
+Op = Callable[[Array], Array]
+
+
+class Solved(NamedTuple):
+    """A forward solve: ``w (k,)``, ``V (n, k)``, relative residuals ``(k,)``, the distance of each
+    λ to the nearest uncomputed eigenvalue estimate ``(k,)``, solver steps (-1 unknown)."""
+
+    w: Array
+    V: Array
+    res: Array
+    gap: Array
+    iters: Array
+    norms: Array  # v_i^H B v_i, to be 1
+
+
+def start_block(like: Array, n: int, m: int, v0=None) -> Array:
+    """Starting block ``(n, m)`` of ``like``'s dtype and device: ``v0`` (a vector or a block)
+    completed by seeded Gaussian columns, the same for every framework and device."""
+    xp = namespace(like)
+    g = np.random.default_rng(0)
+    X = g.standard_normal((n, m))
+    if xp.isdtype(like.dtype, "complex floating"):
+        X = X + 1j * g.standard_normal((n, m))
+    X = xp.asarray(X, dtype=like.dtype, device=getattr(like, "device", None))
+    if v0 is None:
+        return X
+    v0 = xp.reshape(xp.astype(v0, like.dtype), (n, -1))[:, :m]
+    return xp.concat([v0, X[:, v0.shape[1]:]], axis=1)
+
+
+def residuals(A: Op, B: Op | None, w: Array, V: Array) -> Array:
+    """``||A v_i - λ_i B v_i|| / max|λ|`` (``(k,)``), scaled before the norm so that no square
+    underflows or overflows (operators of size 1e-300 or 1e300)."""
+    xp = namespace(V)
+    R = A(V) - (V if B is None else B(V)) * xp.astype(w, V.dtype)[None, :]
+    scale = xp.max(xp.abs(w))
+    return cnorm(xp, R / xp.astype(xp.where(scale > 0, scale, xp.ones_like(scale)), R.dtype))
+
+
+def check_inputs(A: Op, B: Op | None, T: Op | None, X0: Array, *, hermitian: bool, check_A: bool,
+                 routine: str) -> None:
+    """Before any work, on concrete values: one product of each operator with two start columns
+    must keep the block's shape and dtype and be finite; for ``eigsh`` ``A`` must be Hermitian
+    (``|X^H A X - (X^H A X)^H| <= sqrt(eps) ||X|| ||A X||``, checked unless ``A`` is symmetrised by
+    construction, ``check_A=False``) and ``B`` positive on the probe (``x^H B x > 0``). A product
+    that is not finite names the operator (NaN/Inf in a matrix, a closure's parameters, ``v0``)."""
+    X = X0[:, : min(2, X0.shape[1])]
+    Xn = np.asarray(X)
+    if not np.all(np.isfinite(Xn)):
+        raise ValueError(f"{routine}: v0 has non-finite entries")
+    if not np.any(Xn[:, 0]):
+        raise ValueError(f"{routine}: v0 is the zero vector; pass a nonzero start vector or none")
+    eps = float(np.finfo(Xn.real.dtype).eps)
+    for name, op, herm in (("A", A, hermitian and check_A), ("B", B, True), ("preconditioner", T, True)):
+        if op is None:
+            continue
+        Y = op(X)
+        if tuple(Y.shape) != tuple(X.shape):
+            raise ValueError(f"{routine}: {name}(X) must map an (n, m) block to (n, m); it gave shape "
+                             f"{tuple(Y.shape)} for {tuple(X.shape)}")
+        Yn = np.asarray(Y)
+        if np.finfo(Yn.real.dtype).bits < np.finfo(Xn.real.dtype).bits:
+            raise TypeError(f"{routine}: {name}(X) returned {Yn.dtype} for a {Xn.dtype} block; the product must "
+                            "keep the working precision (cast inside the function or pass dtype=)")
+        if not np.all(np.isfinite(Yn)):
+            raise ValueError(f"{routine}: {name} has non-finite entries (its product with a finite block has "
+                             "NaN/Inf): check the matrix, sparse values or the parameters the function closes over")
+        if not herm:
+            continue
+        P = np.conj(Xn.T) @ Yn
+        asym = np.max(np.abs(P - np.conj(P.T)))
+        if asym > np.sqrt(eps) * np.linalg.norm(Xn) * np.linalg.norm(Yn):
+            raise ValueError(f"{routine}: {name} is not Hermitian (x^H {name} y differs from (y^H {name} x)^* by "
+                             f"{asym:.2e} relative to the scale): eigsh needs a Hermitian operator; use eigs for "
+                             "general ones")
+        if name in ("B", "preconditioner") and not np.all(np.real(np.diag(P)) > 0):
+            raise ValueError(f"{routine}: {name} must be Hermitian positive definite (x^H {name} x <= 0 for a "
+                             "start vector)")
+
+
+def _pairs_from(xp, w_all, V_all, like: Array, wdtype) -> tuple[Array, Array]:
+    """A foreign solver's output as arrays of ``like``'s namespace and device."""
+    dev = getattr(like, "device", None)
+    if not _same_namespace(xp, w_all):
+        w_all = xp.asarray(np.asarray(w_all), device=dev)
+    if not _same_namespace(xp, V_all):
+        V_all = xp.asarray(np.asarray(V_all), device=dev)
+    return w_all, V_all
+
+
+def _same_namespace(xp, x) -> bool:
+    try:
+        return namespace(x) is xp
+    except TypeError:
+        return False
+
+
+def _enough(w_all, k: int, routine: str) -> None:
+    got = int(w_all.shape[0])
+    if got < k:
+        raise ValueError(f"{routine}: the solver returned {got} eigenpairs, fewer than k = {k}")
+
+
+def solve_hermitian(cfg: HermitianConfig, A: Op, B: Op | None, T: Op | None, X0: Array,
+                    host: Callable[[], tuple] | None = None) -> Solved:
+    """``eigsh``'s forward solve by ``cfg.solver`` (``host()``: the SciPy forms of ``A``, ``B``)."""
+    w, V, res, gap, iters = _solve_hermitian(cfg, A, B, T, X0, host)
+    return Solved(w, V, res, gap, iters, real(cdot(namespace(V), V, V if B is None else B(V))))
+
+
+def _scaled(A: Op, X0: Array) -> tuple[Op, Array]:
+    """``(A / s, s)`` with ``s`` a power of 2 near ``||A||`` (from one product): the native solvers
+    then see an operator of size ~1 whatever the scale of ``A`` (1e-300 or 1e300), exactly, since
+    eigenpairs of ``A / s`` are ``(λ / s, v)``."""
+    xp = namespace(X0)
+    x = X0[:, :1]
+    r = xp.max(xp.abs(A(x))) / xp.max(xp.abs(x))
+    r = xp.where(xp.isfinite(r) & (r > 0), r, xp.ones_like(r))
+    s = 2.0 ** xp.round(xp.log2(r))
+    return (lambda X: A(X) / xp.astype(s, X.dtype)), s
+
+
+def _solve_hermitian(cfg, A, B, T, X0, host):
+    xp = namespace(X0)
+    rdt = real_dtype(X0)
+    k = cfg.k
+    if cfg.solver == "lobpcg":
+        As, s = _scaled(A, X0)
+        w, V, res, guard, iters = extremal(As, X0, k, largest=cfg.which == "largest", B=B, T=T, tol=cfg.tol,
+                                           maxiter=cfg.maxiter)
+        w, guard = w * s, guard * s  # res: relative to the block's max|θ|, the scale LOBPCG converged to
+        return w, V, res, rules.cut_gap(w, guard), iters
+    iters = xp.asarray(-1)
+    if cfg.solver == "lanczos":
+        As, s = _scaled(A, X0)
+        r = krylov_schur(As, X0[:, :1], k, which=cfg.which, hermitian=True, ncv=cfg.ncv, tol=cfg.tol,
+                         maxiter=cfg.maxiter)
+        w_all, V_all, iters = r.w * s, r.X, r.iters
+    elif cfg.solver == "arpack":
+        hA, hB = host()
+        w_all, V_all = arpack.eigsh(hA, k, which=cfg.which, sigma=cfg.sigma, B=hB,
+                                    v0=np.asarray(X0[:, 0]), tol=cfg.tol, maxiter=cfg.maxiter)
+    else:
+        w_all, V_all = cfg.solver(A, k, B=B, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol,
+                                  maxiter=cfg.maxiter, preconditioner=T)
+        w_all, V_all = _pairs_from(xp, w_all, V_all, X0, rdt)
+        _enough(w_all, k, "eigsh")
+    w_all, V_all = _pairs_from(xp, w_all, V_all, X0, rdt)
+    w_all, V_all = xp.astype(real(w_all), rdt), xp.astype(V_all, X0.dtype)
+    w, V, guard = window.split(w_all, V_all, k, cfg.which, cfg.sigma)
+    gap = rules.cut_gap(w, guard) if guard.shape[0] else xp.full((k,), float("inf"), dtype=rdt)
+    return w, V, residuals(A, B, w, V), gap, iters
+
+
+def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] | None = None) -> Solved:
+    """``eigs``'s forward solve: unit-norm right eigenvectors, gaps to every other eigenvalue."""
+    xp = namespace(X0)
+    k = cfg.k
+    cdt = xp.result_type(X0.dtype, xp.complex64)
+    iters = xp.asarray(-1)
+    if cfg.solver == "arnoldi":
+        As, s = _scaled(A, X0)
+        r = krylov_schur(As, X0, k, which=cfg.which, hermitian=False, ncv=cfg.ncv, tol=cfg.tol, maxiter=cfg.maxiter)
+        w_all, V_all, iters = r.w * xp.astype(s, r.w.dtype), r.X, r.iters
+    elif cfg.solver == "arpack":
+        w_all, V_all = arpack.eigs(host(), k, which=cfg.which, sigma=cfg.sigma, v0=np.asarray(X0[:, 0]),
+                                   tol=cfg.tol, maxiter=cfg.maxiter)
+    else:
+        w_all, V_all = cfg.solver(A, k, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol, maxiter=cfg.maxiter)
+        _enough(_pairs_from(xp, w_all, V_all, X0, None)[0], k, "eigs")
+    w_all, V_all = _pairs_from(xp, w_all, V_all, X0, None)
+    w_all, V_all = xp.astype(w_all, cdt), xp.astype(V_all, cdt)
+    nrm = cnorm(xp, V_all)
+    V_all = V_all / xp.astype(xp.where(nrm > 0, nrm, xp.ones_like(nrm)), cdt)[None, :]
+    w, V, guard = window.split(w_all, V_all, k, cfg.which, cfg.sigma, hermitian=False)
+    others = xp.concat([w, guard])
+    d = xp.abs(w[:, None] - others[None, :])
+    d = xp.where(xp.eye(k, others.shape[0], dtype=xp.bool, device=getattr(d, "device", None)),
+                 xp.full_like(d, float("inf")), d)
+    return Solved(w, V, residuals(A, None, w, V), xp.min(d, axis=1), iters, real(cdot(xp, V, V)))
+
+
+def check_forward(cfg, w, V, res, norms, iters, *, mode: str, routine: str) -> None:
+    """What is returned is checked (concrete NumPy values): finite pairs, unit (B-)norm vectors,
+    residuals within ``tol``. A solver that returns zero or non-normalised vectors (an indefinite
+    ``B``, a non-Hermitian operator, a broken user solver) cannot pass. ``mode``: raise or warn."""
+    w, V, norms = np.asarray(w), np.asarray(V), np.asarray(norms)
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(V))):
+        return report.fail(
+            f"{routine}: the eigensolver returned non-finite eigenpairs (λ = {w}). Check that the operator "
+            "is finite and, for eigsh, Hermitian (B positive definite).", mode)
+    bad = np.flatnonzero(~(np.abs(norms - 1) <= max(100 * cfg.tol, 1e-6)))
+    if bad.size and np.any(norms[bad] < 0):
+        return report.fail(f"{routine}: B is not positive definite (v^H B v = {report.sci(norms[bad])} < 0 for "
+                           f"eigenvectors {bad.tolist()}); eigsh needs B Hermitian positive definite", mode)
+    if bad.size:
+        return report.fail(
+            f"{routine}: eigenvectors {bad.tolist()} are not normalised (v^H B v = {report.sci(norms[bad])}, "
+            "expected 1): the solver returned invalid pairs. For eigsh the operator must be Hermitian and B "
+            "Hermitian positive definite; a user solver must return B-orthonormal vectors.", mode)
+    report.forward(res, int(np.asarray(iters)), tol=cfg.tol, mode=mode, routine=routine)
+
+
+def info(s: Solved) -> EigInfo:
+    """Diagnostics of a solve (no derivatives)."""
+    xp = namespace(s.w)
+    scale = xp.max(xp.abs(s.w))
+    return EigInfo(s.res, s.iters, s.gap, rules.gradient_error(s.res * scale, s.gap))
+
+
+# ---- derivative maps -------------------------------------------------------------------------------
+
+
+def hermitian_tangent(cfg: HermitianConfig, A: Op, B: Op | None, T: Op | None, w, V, dAV, dBV, undefined):
+    """Forward mode of ``eigsh``: ``(dw, dV, AdjointInfo)`` (``rules.hermitian_jvp``)."""
+    return rules.hermitian_jvp(A, w, V, dAV, B=B, BV=None if B is None else B(V), dBV=dBV, T=T, sign=cfg.sign,
+                               method=cfg.adjoint_method, tol=cfg.adjoint_tol, maxiter=cfg.adjoint_maxiter,
+                               rtol=cfg.rtol, undefined=undefined)
+
+
+def hermitian_adjoint(cfg: HermitianConfig, A: Op, B: Op | None, T: Op | None, w, V, wbar, Vbar):
+    """Reverse mode of ``eigsh``: adjoint vectors ``(a, b, AdjointInfo)`` (``rules.hermitian_adjoint``)."""
+    return rules.hermitian_adjoint(A, w, V, wbar, Vbar, B=B, BV=None if B is None else B(V), T=T, sign=cfg.sign,
+                                   method=cfg.adjoint_method, tol=cfg.adjoint_tol, maxiter=cfg.adjoint_maxiter,
+                                   rtol=cfg.rtol)
+
+
+def general_tangent(cfg: GeneralConfig, A: Op, w, V, dAV, undefined):
+    return rules.general_jvp(A, w, V, dAV, method=cfg.adjoint_method, tol=cfg.adjoint_tol,
+                             maxiter=cfg.adjoint_maxiter, restart=cfg.restart, undefined=undefined)
+
+
+def general_adjoint(cfg: GeneralConfig, AH: Op, w, V, wbar, Vbar):
+    return rules.general_adjoint(AH, w, V, wbar, Vbar, method=cfg.adjoint_method, tol=cfg.adjoint_tol,
+                                 maxiter=cfg.adjoint_maxiter, restart=cfg.restart)
+
+
+def undefined_pairs(cfg, w, gap) -> Array:
+    """``(k,)`` mask of pairs with no tangent (a cut cluster; eigs: a non-simple eigenvalue)."""
+    return rules.singular_pairs(w, gap, cfg.rtol)
+
+
+def touched(wbar, Vbar) -> Array:
+    """``(k,)`` mask of the pairs the cotangent depends on."""
+    xp = namespace(Vbar)
+    return (cnorm(xp, Vbar) > 0) | (wbar != 0)
+
+
+def hermitian_measures(cfg: HermitianConfig, w, V, wbar, Vbar) -> tuple:
+    """Gauge measures of an ``eigsh`` cotangent (in the arrays' namespace, traceable):
+    ``(w, vector defect, its scale, value spread, its scale)``."""
+    xp = namespace(V)
+    same = sorted_clusters(w, cfg.rtol)
+    X = mH(V) @ Vbar
+    return w, skew_defect(X, same), xp.max(xp.abs(X)), cluster_spread(wbar, same), xp.max(xp.abs(wbar))
+
+
+def report_hermitian(w, defect, scale, spread, vscale, *, mode: str, routine: str) -> None:
+    """Raise (or warn, per ``mode``) on a gauge-dependent ``eigsh`` cotangent (concrete values)."""
+    _report.report_vectors(w, defect, scale, mode, routine)
+    _report.report_values(w, spread, vscale, mode, routine)
+
+
+def general_measures(cfg: GeneralConfig, w, V, wbar, Vbar) -> tuple:
+    """Phase measures of an ``eigs`` cotangent: ``(w, defect, scale)``."""
+    defect, scale = rules.phase_defect(V, Vbar)
+    return w, defect, scale
+
+
+def report_general(w, defect, scale, *, mode: str, routine: str) -> None:
+    _report.report_vectors(w, defect, scale, mode, routine)
