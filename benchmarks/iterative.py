@@ -1,11 +1,24 @@
-"""Benchmark: k = 8 lowest eigenpairs of H(θ) = -Δ + diag(V₀ + θ) on an N×N grid (5-point Laplacian,
-Dirichlet, domain [-10, 10]², V₀ a Gaussian well), loss L = Σλ_i + Σ_i Σ_p n|ψ_i(p)|² at 5 probe
-points, gradient dL/dθ (n = N² parameters). Each case runs in its own process (peak RSS of that
-process is reported). Gradient error is relative to a reference computed by eigengrad at tight
-tolerances (1e-12; 5e-12 at 512², the rounding floor), itself checked by central differences of tight forward solves.
+"""Benchmark: eigsh with NO tuning (no solver, preconditioner or options) against SciPy ARPACK on the
+same matrix, in the same run.
 
-    python benchmarks/iterative.py                 # all cases, writes benchmarks/results/iterative.md
-    python benchmarks/iterative.py --case eg-torch --N 256   # one case, prints JSON
+Problems (k = 8 lowest pairs, float64, tol = 1e-10; H(θ) = H₀ + diag(θ), gradient w.r.t. all n
+entries of θ of L = Σλ_i + n Σ_p |ψ_i(p)|² at 5 probe points):
+  well2d   -Δ (5-point, h⁻², Dirichlet, [-10, 10]²) + a Gaussian well, N×N
+  bloch2d  the same on a periodic cell with a Bloch phase on the wrap-around links (complex Hermitian)
+  well3d   -Δ (7-point) + a Gaussian well on N×N×N
+  fem2d    the generalized pair K + diag(h² V) vs the consistent Q1 mass matrix M (B = M)
+
+Rows: SciPy ARPACK (`scipy.sparse.linalg.eigsh(H, k, which="SA", tol=1e-10)`; `M=` for fem2d), the
+eigengrad default call on each front end (framework sparse matrix whose values depend on θ; forward
+timed alone, then value + gradient), each explicit solver at the sizes where it finishes, and
+competitors (matfree, xitorch) where they finish. One process per case: peak RSS is that process's.
+Eigenvalue error: max |λ - λ_ref| / max|λ_ref| with λ_ref from a tight shift-invert solve (n <= 2.7e5;
+above, ARPACK at tol 1e-12). Gradient error: |⟨g, d⟩ - FD| / |FD| for a random direction d, FD the
+central difference of tight shift-invert solves (n <= 2.7e5).
+
+    python benchmarks/iterative.py                       # the plan below, writes results/iterative.md
+    python benchmarks/iterative.py --quick               # 64² and 128² only
+    python benchmarks/iterative.py --case eg-jax --problem well2d --N 256   # one case, prints JSON
 """
 
 from __future__ import annotations
@@ -17,89 +30,104 @@ import resource
 import subprocess
 import sys
 import time
-
 import warnings
 
 import numpy as np
-import scipy.fft as sfft
 import scipy.sparse as sp
+import scipy.sparse.linalg as sla
 
 K = 8
-warnings.filterwarnings("ignore", message="Sparse")
-SIGMA_T = -1.5  # shift of the DST preconditioner (L̃ - σ)^{-1}; any σ < 0 keeps it positive definite
+TOL = 1e-10
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+warnings.filterwarnings("ignore", message="Sparse")
 
 
-def problem(N: int, L: float = 20.0):
-    h = L / (N + 1)
-    D = sp.diags([-np.ones(N - 1), 2 * np.ones(N), -np.ones(N - 1)], [-1, 0, 1]) / h**2
-    I = sp.eye(N)
-    x = -L / 2 + h * np.arange(1, N + 1)
-    X, Y = np.meshgrid(x, x, indexing="ij")
-    V0 = -5.0 * np.exp(-((X - 0.3) ** 2 + 1.3 * (Y + 0.2) ** 2) / 8.0)
-    lap = (sp.kron(D, I) + sp.kron(I, D)).tocsr()
-    # probes inside the well, at fixed physical positions
-    pts = [(0.0, 0.0), (1.0, -0.5), (-1.2, 0.7), (2.0, 1.5), (-0.5, -2.0)]
-    probes = np.array([int(round((px + L / 2) / h - 1)) * N + int(round((py + L / 2) / h - 1)) for px, py in pts])
-    # DST-II diagonalises the Laplacian with Dirichlet walls at the half points: an SPD preconditioner
-    lam = (2 - 2 * np.cos(np.pi * np.arange(1, N + 1) / N)) / h**2
-    den = lam[:, None] + lam[None, :] - SIGMA_T
-    return lap, V0.ravel(), probes, den
+# ----------------------------------------------------------------------------------------- problems
+def _lap1(N, h, periodic=False, phase=0.0):
+    D = sp.diags([-np.ones(N - 1), 2 * np.ones(N), -np.ones(N - 1)], [-1, 0, 1], format="lil").astype(complex)
+    if periodic:
+        D[0, N - 1] = -np.exp(-1j * phase)
+        D[N - 1, 0] = -np.exp(1j * phase)
+    return (D.tocsr() / h**2) if periodic else (D.real.tocsr() / h**2)
 
 
-def dst_solve(X: np.ndarray, den: np.ndarray) -> np.ndarray:
-    N = den.shape[0]
-    Y = sfft.dstn(X.reshape(N, N, -1), type=2, axes=(0, 1), norm="ortho")
-    Y /= den[:, :, None]
-    return sfft.idstn(Y, type=2, axes=(0, 1), norm="ortho").reshape(N * N, -1)
+def problem(name: str, N: int):
+    """``(H0 csr, B csr or None, probes, n)`` with H(θ) = H0 + diag(θ)."""
+    L = 20.0
+    if name in ("well2d", "bloch2d"):
+        periodic = name == "bloch2d"
+        h = L / (N if periodic else N + 1)
+        D = _lap1(N, h, periodic, phase=0.7)
+        I = sp.eye(N)
+        x = -L / 2 + h * (np.arange(N) + (0 if periodic else 1))
+        X, Y = np.meshgrid(x, x, indexing="ij")
+        V0 = -5.0 * np.exp(-((X - 0.3) ** 2 + 1.3 * (Y + 0.2) ** 2) / 8.0)
+        H0 = (sp.kron(D, I) + sp.kron(I, D) + sp.diags(V0.ravel())).tocsr()
+        B = None
+    elif name == "well3d":
+        h = L / (N + 1)
+        D = _lap1(N, h)
+        I = sp.eye(N)
+        x = -L / 2 + h * np.arange(1, N + 1)
+        X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+        V0 = -5.0 * np.exp(-((X - 0.3) ** 2 + 1.3 * (Y + 0.2) ** 2 + Z**2) / 8.0)
+        H0 = (sp.kron(sp.kron(D, I), I) + sp.kron(sp.kron(I, D), I) + sp.kron(sp.kron(I, I), D)
+              + sp.diags(V0.ravel())).tocsr()
+        B = None
+    elif name == "fem2d":
+        h = L / (N + 1)
+        K1 = _lap1(N, h) * h  # P1 stiffness on a uniform 1-D mesh
+        M1 = sp.diags([np.ones(N - 1), 4 * np.ones(N), np.ones(N - 1)], [-1, 0, 1]) * (h / 6)
+        x = -L / 2 + h * np.arange(1, N + 1)
+        X, Y = np.meshgrid(x, x, indexing="ij")
+        V0 = -5.0 * np.exp(-((X - 0.3) ** 2 + 1.3 * (Y + 0.2) ** 2) / 8.0)
+        H0 = (sp.kron(K1, M1) + sp.kron(M1, K1) + sp.diags(h * h * V0.ravel())).tocsr()
+        B = sp.kron(M1, M1).tocsr()
+    else:
+        raise ValueError(name)
+    H0.sort_indices()
+    n = H0.shape[0]
+    probes = np.linspace(0.3 * n, 0.7 * n, 5).astype(int)
+    return H0, B, probes, n
+
+
+def diag_positions(H):
+    """Positions of the diagonal entries in ``H.data`` (CSR, every diagonal entry stored)."""
+    rows = np.repeat(np.arange(H.shape[0]), np.diff(H.indptr))
+    pos = np.flatnonzero(rows == H.indices)
+    assert len(pos) == H.shape[0]
+    return pos
 
 
 def loss_np(w, V, probes, n):
     return float(np.sum(w) + n * np.sum(np.abs(V[probes]) ** 2))
 
 
+def tight(H, B, probes, n):
+    """Eigenpairs by shift-invert ARPACK at tol 1e-14 (sigma below the spectrum's bottom)."""
+    lo = sla.eigsh(H, 1, M=B, which="SA", tol=1e-6)[0][0]
+    w, V = sla.eigsh(H, K, M=B, sigma=lo - 1.0, which="LM", tol=1e-14)
+    return w, V
+
+
 # ----------------------------------------------------------------------------------------- cases
-def case_eg_torch(N, tol=1e-10, atol=1e-10, solver="lobpcg"):
-    import torch
-
-    import eigengrad.torch as et
-
-    lap, V0, probes, den = problem(N)
-    n = N * N
-    Lt = torch.sparse_csr_tensor(torch.tensor(lap.indptr), torch.tensor(lap.indices), torch.tensor(lap.data),
-                                 size=(n, n))
-    V0t = torch.tensor(V0)
-    theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-    pr = torch.tensor(probes)
-
-    def T(X):
-        return torch.from_numpy(dst_solve(X.numpy(), den))
-
-    if solver == "lobpcg":
-        def run():
-            return et.eigsh(lambda X: Lt @ X + (V0t + theta)[:, None] * X, K, n=n, params=[theta],
-                            preconditioner=T, block_size=12, tol=tol, adjoint_tol=atol, return_info=True)
-    else:  # ARPACK shift-invert on the sparse matrix; θ enters through its values
-        C = lap.tocoo()
-        idx = torch.tensor(np.vstack([np.concatenate([C.row, np.arange(n)]), np.concatenate([C.col, np.arange(n)])]))
-
-        def run():
-            vals = torch.cat([torch.tensor(C.data), V0t + theta])
-            H = torch.sparse_coo_tensor(idx, vals, (n, n)).coalesce()
-            return et.eigsh(H, K, sigma=-6.0, solver="arpack", preconditioner=T, tol=tol, adjoint_tol=atol,
-                            return_info=True)
-
+def case_scipy(prob, N):
+    H0, B, probes, n = problem(prob, N)
     t0 = time.perf_counter()
-    w, V, info = run()
-    loss = w.sum() + n * (V[pr] ** 2).sum()
-    t1 = time.perf_counter()
-    loss.backward()
-    t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, grad=theta.grad.numpy(), loss=float(loss.detach()),
-                iters=int(info.iterations), res=float(info.residuals.max()))
+    w, V = sla.eigsh(H0, K, M=B, which="SA", tol=TOL)
+    return dict(fwd=time.perf_counter() - t0, w=np.sort(w))
 
 
-def case_eg_jax(N, solver="lobpcg"):
+def case_primme(prob, N):
+    import primme
+
+    H0, B, probes, n = problem(prob, N)
+    t0 = time.perf_counter()
+    w, V = primme.eigsh(H0, K, M=B, which="SA", tol=TOL)
+    return dict(fwd=time.perf_counter() - t0, w=np.sort(w))
+
+
+def case_eg_jax(prob, N, **opts):
     import jax
     import jax.numpy as jnp
     from jax.experimental import sparse as jsparse
@@ -107,282 +135,260 @@ def case_eg_jax(N, solver="lobpcg"):
     jax.config.update("jax_enable_x64", True)
     import eigengrad.jax as ej
 
-    lap, V0, probes, den = problem(N)
-    n = N * N
-    Lj = jsparse.BCOO.from_scipy_sparse(lap)
-    V0j = jnp.asarray(V0)
+    H0, B, probes, n = problem(prob, N)
+    idx = jnp.asarray(np.stack([np.repeat(np.arange(n), np.diff(H0.indptr)), H0.indices], axis=1))
+    data0, dpos = jnp.asarray(H0.data), jnp.asarray(diag_positions(H0))
+    Bj = None if B is None else jsparse.BCOO.from_scipy_sparse(B)
+    pr = jnp.asarray(probes)
 
-    def T(X):
-        return jax.pure_callback(lambda x: dst_solve(np.asarray(x), den), jax.ShapeDtypeStruct(X.shape, X.dtype), X)
+    def solve(theta):
+        H = jsparse.BCOO((data0.at[dpos].add(theta.astype(data0.dtype)), idx), shape=(n, n))
+        return ej.eigsh(H, K, B=Bj, tol=TOL, return_info=True, **opts)
 
     def loss(theta):
-        w, V = ej.eigsh(lambda X: Lj @ X + (V0j + theta)[:, None] * X, K, n=n, preconditioner=T, block_size=12,
-                        solver=solver, ncv=40 if solver == "lanczos" else None, maxiter=20000 if solver == "lanczos" else None)
-        return jnp.sum(w) + n * jnp.sum(V[probes] ** 2)
+        w, V, _ = solve(theta)
+        return jnp.sum(w) + n * jnp.sum(jnp.abs(V[pr]) ** 2)
 
     theta = jnp.zeros(n)
     t0 = time.perf_counter()
-    val, pull = jax.vjp(loss, theta)  # warm-up: compiles the solver and the adjoint
-    pull(jnp.ones(()))[0].block_until_ready()
-    tc = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    val, pull = jax.vjp(loss, theta)
-    val.block_until_ready()
+    w, V, info = jax.block_until_ready(solve(theta))
     t1 = time.perf_counter()
-    (g,) = pull(jnp.ones(()))
-    g.block_until_ready()
+    val, g = jax.block_until_ready(jax.value_and_grad(loss)(theta))
     t2 = time.perf_counter()
-    d = jnp.asarray(np.random.default_rng(1).standard_normal(n))  # forward mode: one directional derivative
-    jax.jvp(loss, (theta,), (d,))[1].block_until_ready()  # warm-up
-    t3 = time.perf_counter()
-    _, dl = jax.jvp(loss, (theta,), (d,))
-    dl.block_until_ready()
-    jvp = time.perf_counter() - t3
-    return dict(fwd=t1 - t0, bwd=t2 - t1, compile=tc, grad=np.asarray(g), loss=float(val), jvp=jvp,
-                jvp_vs_vjp=abs(float(dl) - float(g @ d)) / abs(float(dl)))
+    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.asarray(w), grad=np.asarray(g), loss=float(val),
+                iters=int(info.iterations))
 
 
-def _case_dense_torch(N, solve):
-    """torch autograd on the dense n×n matrix; ``solve(H) -> (w, V)``, the K lowest pairs."""
+def case_eg_torch(prob, N, **opts):
     import torch
 
-    lap, V0, probes, _ = problem(N)
-    n = N * N
+    import eigengrad.torch as et
+
+    H0, B, probes, n = problem(prob, N)
+    crow, col = torch.as_tensor(H0.indptr, dtype=torch.int64), torch.as_tensor(H0.indices, dtype=torch.int64)
+    data0, dpos = torch.as_tensor(H0.data), torch.as_tensor(diag_positions(H0))
+    Bt = None if B is None else torch.sparse_csr_tensor(torch.as_tensor(B.indptr, dtype=torch.int64),
+                                                        torch.as_tensor(B.indices, dtype=torch.int64),
+                                                        torch.as_tensor(B.data), size=(n, n))
+    pr = torch.as_tensor(probes)
     theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
+
+    H0t = torch.sparse_csr_tensor(crow, col, data0, size=(n, n))
+
+    def solve():
+        if data0.is_complex():  # PyTorch cannot differentiate complex sparse CSR values: a closure instead
+            return et.eigsh(lambda X: H0t @ X + theta[:, None] * X, K, n=n, params=[theta], dtype=data0.dtype,
+                            B=Bt, tol=TOL, return_info=True, **opts)
+        vals = data0.index_add(0, dpos, theta.to(data0.dtype))
+        H = torch.sparse_csr_tensor(crow, col, vals, size=(n, n))
+        return et.eigsh(H, K, B=Bt, tol=TOL, return_info=True, **opts)
+
     t0 = time.perf_counter()
-    H = torch.tensor(lap.toarray()) + torch.diag(torch.tensor(V0) + theta)
-    w, V = solve(H)
-    loss = w.sum() + n * (V[torch.tensor(probes)] ** 2).sum()
+    with torch.no_grad():
+        w, V, info = solve()
     t1 = time.perf_counter()
+    w2, V2, _ = solve()
+    loss = w2.sum() + n * (V2[pr].abs() ** 2).sum()
     loss.backward()
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, grad=theta.grad.numpy(), loss=float(loss))
+    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=w.numpy(), grad=theta.grad.numpy(), loss=float(loss.detach()),
+                iters=int(info.iterations))
 
 
-def case_torch_lobpcg(N):
-    import torch
-
-    return _case_dense_torch(N, lambda H: torch.lobpcg(H, k=K, largest=False, tol=1e-10, niter=2000))
-
-
-def case_dense(N):
-    import torch
-
-    def solve(H):
-        w, V = torch.linalg.eigh(H)
-        return w[:K], V[:, :K]
-
-    return _case_dense_torch(N, solve)
-
-
-def case_xitorch(N):
+def case_xitorch(prob, N):
     import torch
     import xitorch
     from xitorch.linalg import symeig
 
-    lap, V0, probes, _ = problem(N)
-    n = N * N
-    Lt = torch.sparse_csr_tensor(torch.tensor(lap.indptr), torch.tensor(lap.indices), torch.tensor(lap.data),
-                                 size=(n, n))
-    V0t = torch.tensor(V0)
+    H0, B, probes, n = problem(prob, N)
+    Ht = torch.sparse_csr_tensor(torch.as_tensor(H0.indptr, dtype=torch.int64),
+                                 torch.as_tensor(H0.indices, dtype=torch.int64), torch.as_tensor(H0.data), size=(n, n))
+    theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
 
-    class H(xitorch.LinearOperator):
-        def __init__(self, theta):
+    class Op(xitorch.LinearOperator):
+        def __init__(self, th):
             super().__init__(shape=(n, n), is_hermitian=True, dtype=torch.float64)
-            self.theta = theta
+            self.th = th
 
-        def _mv(self, x):  # x (..., n): sparse CSR products take 2-D blocks only
-            X = x.reshape(-1, n)
-            return ((Lt @ X.T).T + (V0t + self.theta) * X).reshape(x.shape)
+        def _mv(self, x):
+            X = x.reshape(-1, n).T
+            return (Ht @ X + self.th[:, None] * X).T.reshape(x.shape)
 
         def _getparamnames(self, prefix=""):
-            return [prefix + "theta"]
+            return [prefix + "th"]
 
-    theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
     t0 = time.perf_counter()
-    w, V = symeig(H(theta), neig=K, mode="lowest", method="davidson")  # matrix-free (default: dense)
-    loss = w.sum() + n * (V[torch.tensor(probes)] ** 2).sum()
+    w, V = symeig(Op(theta), K, mode="lowest", method="davidson", max_niter=2000, nguess=K + 4, v_init="randn")
     t1 = time.perf_counter()
+    loss = w.sum() + n * (V[torch.as_tensor(probes)] ** 2).sum()
     loss.backward()
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, grad=theta.grad.numpy(), loss=float(loss))
+    return dict(fwd=t1 - t0, fwdbwd=(t2 - t1) + (t1 - t0), w=w.detach().numpy(), grad=theta.grad.numpy(),
+                loss=float(loss.detach()))
 
 
-def case_matfree(N, depth=400):
+def case_matfree(prob, N, depth=400):
     import jax
     import jax.numpy as jnp
     from jax.experimental import sparse as jsparse
     from matfree import decomp, eig
 
     jax.config.update("jax_enable_x64", True)
-    lap, V0, probes, _ = problem(N)
-    n = N * N
-    Lj = jsparse.BCOO.from_scipy_sparse(lap)
-    V0j = jnp.asarray(V0)
-    eigh = eig.eigh_partial(decomp.tridiag_sym(depth))
-    v0 = jnp.ones(n) / np.sqrt(n)
+    H0, B, probes, n = problem(prob, N)
+    Hj = jsparse.BCOO.from_scipy_sparse(H0)
+    pr = jnp.asarray(probes)
 
     def loss(theta):
-        vals, vecs = eigh(lambda v, th: Lj @ v + (V0j + th) * v, v0, theta)
-        w, V = vals[:K], vecs[:K].T
-        return jnp.sum(w) + n * jnp.sum(V[probes] ** 2)
+        tri = decomp.tridiag_sym(depth, reortho="full")
+        w, V = eig.eigh_partial(tri)(lambda v, th: Hj @ v + th * v, jnp.ones(n) / np.sqrt(n), theta)
+        w, V = w[-K:], V[:, -K:] if V.shape[0] == n else V.T[:, -K:]
+        return jnp.sum(w) + n * jnp.sum(V[pr] ** 2), w
 
-    f = jax.jit(jax.value_and_grad(loss))
     theta = jnp.zeros(n)
     t0 = time.perf_counter()
-    jax.block_until_ready(f(theta))
-    tc = time.perf_counter() - t0
-    fv = jax.jit(loss)
-    jax.block_until_ready(fv(theta))
-    t0 = time.perf_counter()
-    jax.block_until_ready(fv(theta))
+    _, w = jax.block_until_ready(jax.jit(loss)(theta))
     t1 = time.perf_counter()
-    val, g = jax.block_until_ready(f(theta))
+    (val, _), g = jax.block_until_ready(jax.jit(jax.value_and_grad(loss, has_aux=True))(theta))
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, bwd=(t2 - t1) - (t1 - t0), compile=tc, grad=np.asarray(g), loss=float(val))
+    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.sort(np.asarray(w)), grad=np.asarray(g), loss=float(val))
 
 
-def reference(N):
-    """Tight eigengrad gradient and its central-difference check along two random directions."""
-    tight = 1e-12 if N <= 256 else 5e-12
-    r = case_eg_torch(N, tol=tight, atol=tight)
-    import torch
+def reference(prob, N):
+    """Tight eigenvalues, and the central difference of L along a fixed random direction."""
+    H0, B, probes, n = problem(prob, N)
+    if n > 270_000:
+        w = np.sort(sla.eigsh(H0, K, M=B, which="SA", tol=1e-12)[0])
+        return dict(w=w)
+    w, V = tight(H0, B, probes, n)
+    d = np.random.default_rng(1).standard_normal(n)
+    h = 1e-4
 
-    import eigengrad.torch as et
+    def L(s):
+        return loss_np(*tight(H0 + sp.diags(s * d), B, probes, n), probes, n)
 
-    lap, V0, probes, den = problem(N)
-    n = N * N
-    Lt = torch.sparse_csr_tensor(torch.tensor(lap.indptr), torch.tensor(lap.indices), torch.tensor(lap.data),
-                                 size=(n, n))
-
-    def L(th):
-        pot = torch.tensor(V0 + th)
-        with torch.no_grad():
-            w, V = et.eigsh(lambda X: Lt @ X + pot[:, None] * X, K, n=n, dtype=torch.float64, tol=tight, block_size=12,
-                            preconditioner=lambda X: torch.from_numpy(dst_solve(X.numpy(), den)))
-        return loss_np(w.numpy(), V.numpy(), probes, n)
-
-    rng = np.random.default_rng(0)
-    fd_err = float("nan")  # skipped above 256² (five more tight solves)
-    for _ in range(2 if N <= 256 else 0):
-        fd_err = 0.0 if fd_err != fd_err else fd_err
-        d = rng.standard_normal(n)
-        h = 1e-3
-        c = lambda s: (L(s * d) - L(-s * d)) / (2 * s)  # noqa: E731
-        fd = (4 * c(h / 2) - c(h)) / 3
-        fd_err = max(fd_err, abs(fd - r["grad"] @ d) / abs(fd))
-    return r["grad"], fd_err
+    c = lambda s: (L(s) - L(-s)) / (2 * s)  # noqa: E731
+    return dict(w=np.sort(w), fd=(4 * c(h / 2) - c(h)) / 3, d=d.tolist())
 
 
-CASES = {"eg-torch": case_eg_torch, "eg-torch-arpack": lambda N: case_eg_torch(N, solver="arpack"),
-         "eg-jax": case_eg_jax, "eg-jax-lanczos": lambda N: case_eg_jax(N, solver="lanczos"),
-         "torch.lobpcg": case_torch_lobpcg, "dense-eigh": case_dense,
-         "xitorch": case_xitorch, "matfree": case_matfree, "matfree-depth1000": lambda N: case_matfree(N, 1000)}
+CASES = {
+    "scipy-arpack": case_scipy, "primme": case_primme,
+    "eg-jax": case_eg_jax, "eg-torch": case_eg_torch,
+    "eg-jax-lobpcg": lambda p, N: case_eg_jax(p, N, solver="lobpcg"),
+    "eg-jax-lanczos": lambda p, N: case_eg_jax(p, N, solver="lanczos"),
+    "eg-torch-lobpcg": lambda p, N: case_eg_torch(p, N, solver="lobpcg"),
+    "eg-torch-lanczos": lambda p, N: case_eg_torch(p, N, solver="lanczos"),
+    "xitorch": case_xitorch, "matfree": case_matfree,
+}
+DEFAULTS = ("scipy-arpack", "primme", "eg-jax", "eg-torch")
+PLAN = [("well2d", N, DEFAULTS) for N in (64, 128, 256, 512)] + [
+    ("well2d", 64, ("eg-jax-lobpcg", "eg-jax-lanczos", "eg-torch-lobpcg", "eg-torch-lanczos", "xitorch", "matfree")),
+    ("well2d", 128, ("eg-jax-lobpcg", "eg-jax-lanczos", "eg-torch-lobpcg", "eg-torch-lanczos")),
+    ("bloch2d", 128, DEFAULTS), ("bloch2d", 256, DEFAULTS),
+    ("fem2d", 128, DEFAULTS), ("fem2d", 256, DEFAULTS),
+    ("well3d", 32, DEFAULTS), ("well3d", 64, DEFAULTS),
+    ("well2d", 1000, DEFAULTS), ("well3d", 100, DEFAULTS),
+]
 
-PLAN = [("eg-torch", (64, 128, 256, 512)), ("eg-jax", (64, 128, 256, 512)), ("eg-jax-lanczos", (64, 128)),
-        ("eg-torch-arpack", (64, 128)), ("dense-eigh", (64,)), ("torch.lobpcg", (64,)), ("xitorch", (64, 128, 256)),
-        ("matfree", (64, 128, 256)), ("matfree-depth1000", (256,))]
 
-
-def one(case, N, out):
+def one(case, prob, N, out):
     t = time.perf_counter()
     try:
-        r = reference(N) if case == "reference" else CASES[case](N)
-        if case == "reference":
-            r = dict(grad=r[0], fd_err=r[1])
-        np.save(out + ".npy", r.pop("grad"))
+        r = reference(prob, N) if case == "reference" else CASES[case](prob, N)
+        r = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
         r["ok"] = True
     except Exception as e:  # a competitor failing is a result, reported as such
         r = dict(ok=False, error=f"{type(e).__name__}: {str(e)[:200]}")
     r["wall"] = time.perf_counter() - t
     r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(r))
+    with open(out, "w") as f:
+        json.dump(r, f)
 
 
-def run(case, N, tmp, timeout):
-    out = os.path.join(tmp, f"{case}-{N}")
+def run(case, prob, N, tmp, timeout):
+    out = os.path.join(tmp, f"{case}-{prob}-{N}.json")
     try:
-        p = subprocess.run([sys.executable, __file__, "--case", case, "--N", str(N), "--out", out],
-                           capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")})
-        line = [s for s in p.stdout.splitlines() if s.startswith("{")]
-        r = json.loads(line[-1]) if line else dict(ok=False, error=p.stderr.strip().splitlines()[-1][:200])
+        p = subprocess.run([sys.executable, __file__, "--case", case, "--problem", prob, "--N", str(N), "--out", out],
+                           capture_output=True, text=True, timeout=timeout)
+        if os.path.exists(out):
+            with open(out) as f:
+                return json.load(f)
+        return dict(ok=False, error=(p.stderr.strip().splitlines() or ["no output"])[-1][:200])
     except subprocess.TimeoutExpired:
-        r = dict(ok=False, error=f"timed out after {timeout} s")
-    if r.get("ok"):
-        r["grad"] = np.load(out + ".npy")
+        return dict(ok=False, error=f"timed out after {timeout} s")
+
+
+def summarise(r, ref):
+    if not r.get("ok"):
+        return r
+    if ref.get("ok"):
+        w = np.asarray(r["w"])
+        wr = np.asarray(ref["w"])
+        r["w_err"] = float(np.max(np.abs(np.sort(w) - wr)) / np.max(np.abs(wr)))
+        if "grad" in r and "fd" in ref:
+            gd = float(np.asarray(r["grad"]) @ np.asarray(ref["d"]))
+            r["g_err"] = abs(gd - ref["fd"]) / abs(ref["fd"])
+    r.pop("grad", None)
     return r
-
-
-LOAD = os.getloadavg()[0]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--case")
+    ap.add_argument("--problem", default="well2d")
     ap.add_argument("--N", type=int)
-    ap.add_argument("--out", default="/tmp/eigengrad-iterative")
-    ap.add_argument("--timeout", type=int, default=300)
-    ap.add_argument("--grids", type=int, nargs="*", help="only these N (default: every grid of PLAN)")
+    ap.add_argument("--out", default="/tmp/eigengrad-iterative.json")
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--quick", action="store_true", help="64² and 128² only")
     a = ap.parse_args()
     if a.case:
-        return one(a.case, a.N, a.out)
+        return one(a.case, a.problem, a.N, a.out)
     tmp = "/tmp/eigengrad-iterative-bench"
     os.makedirs(tmp, exist_ok=True)
+    load = os.getloadavg()
     rows = []
-    grids = sorted({N for _, Ns in PLAN for N in Ns if not a.grids or N in a.grids})
-    refs = {N: run("reference", N, tmp, 3 * a.timeout) for N in grids}
-    for case, Ns in PLAN:
-        for N in (N for N in Ns if N in grids):
-            r = run(case, N, tmp, a.timeout)
-            ref = refs[N]
-            if r.get("ok") and ref.get("ok"):
-                r["err"] = float(np.linalg.norm(r["grad"] - ref["grad"]) / np.linalg.norm(ref["grad"]))
-            rows.append((case, N, r))
-            print(case, N, {k: v for k, v in r.items() if k != "grad"}, flush=True)
-    write(rows, refs)
+    plan = [p for p in PLAN if not a.quick or (p[0] == "well2d" and p[1] <= 128)]
+    refs = {}
+    for prob, N, cases in plan:
+        if (prob, N) not in refs:
+            refs[prob, N] = run("reference", prob, N, tmp, 3 * a.timeout)
+        for case in cases:
+            r = summarise(run(case, prob, N, tmp, a.timeout), refs[prob, N])
+            rows.append((prob, N, case, r))
+            print(prob, N, case, {k: v for k, v in r.items() if k not in ("w",)}, flush=True)
+            write(rows, load)
 
 
-def write(rows, refs):
+def write(rows, load):
     import platform
 
-    base = {N: r for c, N, r in rows if c == "eg-torch" and r.get("ok")}
+    arpack = {(p, N): r["fwd"] for p, N, c, r in rows if c == "scipy-arpack" and r.get("ok")}
     lines = [
         "# Iterative eigensolver benchmark (`benchmarks/iterative.py`)", "",
-        f"k = {K} lowest eigenpairs of H(θ) = −Δ + diag(V₀ + θ), N×N grid, float64; loss Σλ + Σ n|ψ(p)|² at 5 "
-        "probes; gradient w.r.t. all n = N² entries of θ. Machine: "
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, load average {LOAD:.1f} when the run started, "
-        f"torch threads = {os.environ.get('OMP_NUM_THREADS', 'default')}. One process per case; peak memory is the "
-        "process's peak RSS (includes the Python/torch/JAX runtime, ~0.3–0.6 GiB). Gradient error: "
-        "‖g − g_ref‖/‖g_ref‖ with g_ref from eigengrad at tol 1e-12 (5e-12 at 512²; forward and adjoint), whose "
-        "central-difference check along 2 random directions is listed per grid.", "",
-        "Reference check (central differences of tight forward solves vs g_ref, worst relative error; the "
-        "difference quotient's own floor is about 1e-8 here): "
-        + ", ".join(f"{N}²: {refs[N]['fd_err']:.1e}" if refs[N].get("ok") else f"{N}²: failed" for N in sorted(refs)),
-        "", "| method | grid (n) | forward s | backward s | fwd+bwd s | ratio to eigengrad-torch | peak RSS MiB | grad error | notes |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"k = {K} lowest pairs, tol = {TOL:g}, float64, default calls (no solver, preconditioner or tuning) against "
+        "SciPy ARPACK on the same matrix in the same run (module docstring: problems, loss, errors). Machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the start. "
+        "fwd: the forward solve alone; fwd+bwd: value and gradient (a second forward solve plus the backward). "
+        "ratio: to ARPACK's forward. bwd/fwd: (fwd+bwd − fwd)/fwd.", "",
+        "| problem | n | method | fwd s | ratio | fwd+bwd s | bwd/fwd | peak RSS MiB | λ error | grad error | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for case, N, r in rows:
+    for p, N, case, r in rows:
+        dims = 3 if p == "well3d" else 2
+        n = N**dims
         if not r.get("ok"):
-            lines.append(f"| {case} | {N}² ({N*N}) | — | — | — | — | — | — | {r.get('error', '')} |")
+            lines.append(f"| {p} | {N}^{dims} = {n} | {case} | — | — | — | — | — | — | — | {r.get('error', '')} |")
             continue
-        tot = r["fwd"] + r["bwd"]
-        ratio = f"{tot / (base[N]['fwd'] + base[N]['bwd']):.1f}×" if N in base else "—"
-        notes = []
-        if "iters" in r:
-            notes.append(f"{r['iters']} LOBPCG steps" if r["iters"] >= 0 else "ARPACK")
-        if case == "eg-jax-lanczos":
-            notes.append("thick-restart Lanczos (Krylov–Schur, ncv 40), no preconditioner in the forward solve")
-        if "compile" in r:
-            notes.append(f"first call incl. compile {r['compile']:.1f} s")
-        if "jvp" in r:
-            notes.append(f"forward mode: value + jvp {r['jvp']:.2f} s, agrees with ⟨grad, d⟩ to {r['jvp_vs_vjp']:.0e}")
-        err = f"{r['err']:.1e}" if "err" in r else "—"
-        lines.append(f"| {case} | {N}² ({N*N}) | {r['fwd']:.2f} | {r['bwd']:.2f} | {tot:.2f} | {ratio} | "
-                     f"{r['peak_rss_mib']:.0f} | {err} | {'; '.join(notes)} |")
+        ratio = f"{r['fwd'] / arpack[p, N]:.2f}×" if (p, N) in arpack else "—"
+        fb = f"{r['fwdbwd']:.2f}" if "fwdbwd" in r else "—"
+        bf = f"{(r['fwdbwd'] - r['fwd']) / r['fwd']:.2f}" if "fwdbwd" in r else "—"
+        we = f"{r['w_err']:.1e}" if "w_err" in r else "—"
+        ge = f"{r['g_err']:.1e}" if "g_err" in r else "—"
+        notes = f"{r['iters']} solver steps" if r.get("iters", -1) >= 0 else ""
+        lines.append(f"| {p} | {N}^{dims} = {n} | {case} | {r['fwd']:.3f} | {ratio} | {fb} | {bf} | "
+                     f"{r['peak_rss_mib']:.0f} | {we} | {ge} | {notes} |")
     path = os.path.join(ROOT, "benchmarks", "results", "iterative.md")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
-    print("wrote", path)
 
 
 if __name__ == "__main__":

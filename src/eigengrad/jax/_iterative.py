@@ -115,7 +115,8 @@ def _linear(tangents):
 
 def _fill(lin, primals):
     """``lin`` with zeros where it holds ``None`` (the tangents of inputs not differentiated)."""
-    return jax.tree_util.tree_map(lambda t, p: jnp.zeros_like(p) if t is None else t, lin, primals, is_leaf=_is_none)
+    return jax.tree_util.tree_map(lambda t, p: None if p is None else jnp.zeros_like(p) if t is None else t, lin,
+                                  primals, is_leaf=_is_none)
 
 
 def _pattern(lin):

@@ -136,9 +136,8 @@ def _as(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def _mm(M: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """``M @ X`` (dense or sparse ``M``), a real ``M`` acting on a complex ``X`` part by part, in
     the block's precision (a float32 ``M`` in a float64 problem is promoted)."""
-    rdt = X.real.dtype if X.is_complex() else X.dtype
-    mdt = M.real.dtype if M.is_complex() else M.dtype
-    if torch.finfo(mdt).bits < torch.finfo(rdt).bits:
+    rdt = X.dtype.to_real()
+    if torch.finfo(M.dtype.to_real()).bits < torch.finfo(rdt).bits:
         M = M.to(torch.promote_types(M.dtype, rdt))
     if X.is_complex() and not M.is_complex():
         return torch.complex(M @ X.real, M @ X.imag)
@@ -207,7 +206,7 @@ def host_operator(op: Operator, dtype: torch.dtype) -> Any:
     (complex when the problem is, even for a real operator)."""
     if op.kind == "scipy":
         return op.host
-    wdt = torch.promote_types(op.dtype, torch.empty((), dtype=dtype).real.dtype)
+    wdt = torch.promote_types(op.dtype, dtype.to_real())
     if op.kind == "dense":
         return op.params[0].detach().to(wdt).cpu().numpy()
     if op.kind == "sparse":
