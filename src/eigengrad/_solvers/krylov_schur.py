@@ -154,16 +154,20 @@ def krylov_schur(
             Y = xp.linalg.qr(xp.take(U, sel, axis=1))[0]  # leading k columns span the wanted k
             S = mH(Y) @ H[:m, :] @ Y
         QY = Q[:, :m] @ Y
-        kept = xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1)
-        v = noise(xp, n, -1 - seed, Q)
-        for _ in range(2):
-            v = v - QY[:, :k] @ inner(xp, QY[:, :k], v)
-        locked = xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
+
+        def locked() -> Array:
+            v = noise(xp, n, -1 - seed, Q)
+            for _ in range(2):
+                v = v - QY[:, :k] @ inner(xp, QY[:, :k], v)
+            return xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
+
+        Q = branch(xp, inject, locked,
+                   lambda: xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1))
         top = xp.concat([S, H[m:, :] @ Y], axis=0)
         H = xp.concat([xp.concat([top, xp.zeros((m - p, p), dtype=dt, device=dev)], axis=0),
                        xp.zeros((m + 1, m - p), dtype=dt, device=dev)], axis=1)
         block = xp.astype((rows[:, None] < k) & (cols[None, :] < k), dt)
-        return (xp.where(inject, locked, kept), xp.where(inject, H * block, H),
+        return (Q, xp.where(inject, H * block, H),
                 xp.where(inject, xp.asarray(k, device=dev), xp.asarray(p, device=dev)))
 
     def status(theta: Array, est: Array, order: Array, lock: Array, phase: Array) -> tuple[Array, Array]:
