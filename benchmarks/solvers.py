@@ -1,7 +1,7 @@
 """Forward solvers on the issue-10 problem, run on demand (not a test): the 2-D Laplacian (5-point,
 h⁻² scaled, Dirichlet, domain [-10, 10]²) plus a Gaussian well, k = 8 smallest, tol = 1e-10, no
 preconditioner. Rows: SciPy ARPACK (the reference, timed in the same process as each row), eigengrad's
-ARPACK wrapper (k + 1 pairs), PRIMME (when importable), and the native LOBPCG and Krylov–Schur
+ARPACK wrapper (k + 1 pairs), and the native LOBPCG and Krylov–Schur
 Lanczos on torch (eager, one intra-op thread) and JAX (jit, compile excluded). Columns: forward wall
 time, products with A (columns), the ratio to ARPACK, the eigenvalue error against a tight
 shift-invert reference, the load average. Each row runs in its own process with a time limit.
@@ -24,7 +24,7 @@ import scipy.sparse.linalg as sla
 
 K, TOL = 8, 1e-10
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HOST = ("scipy-arpack", "eg-arpack", "primme")
+HOST = ("scipy-arpack", "eg-arpack")
 NATIVE = ("torch-lobpcg", "torch-lanczos", "jax-lobpcg", "jax-lanczos")
 
 
@@ -71,11 +71,6 @@ def case(name: str, N: int) -> dict:
         from eigengrad._solvers import arpack
         c, A = counting(H)
         (w, _), t = timed(lambda: arpack.eigsh(A, K, which="smallest", v0=v0, tol=TOL, maxiter=20 * n))
-        w, mv = np.sort(w)[:K], c[0]
-    elif name == "primme":
-        from eigengrad._solvers import primme
-        c, A = counting(H)
-        (w, _), t = timed(lambda: primme.eigsh(A, K, which="smallest", v0=v0, tol=TOL, maxiter=20 * n))
         w, mv = np.sort(w)[:K], c[0]
     elif name.startswith("torch"):
         import torch
@@ -137,7 +132,7 @@ def run(name: str, N: int, timeout: int) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--case")
-    ap.add_argument("--N", type=int, nargs="*", default=[64, 256, 512])
+    ap.add_argument("--N", type=int, nargs="*", default=[64, 256])
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("--cases", nargs="*", default=list(HOST + NATIVE))
     a = ap.parse_args()
@@ -149,7 +144,6 @@ def main():
         ref = run("reference", N, 10 * a.timeout).get("w")
         for name in a.cases:
             if N > 256 and name not in HOST:
-                rows.append((N, name, dict(error="not run: native solvers at n = 262144 exceed the time limit")))
                 continue
             r = run(name, N, a.timeout + 30)
             if "w" in r and isinstance(ref, list):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
-from .._backend import Array, mH
+from .._backend import Array, is_jax, mH
 
 Reducer = Callable[[Array], Array]
 
@@ -44,7 +44,10 @@ def reducing(fn: Reducer) -> Iterator[None]:
 
 
 def inner(xp: Any, X: Array, Y: Array) -> Array:
-    """``X^H Y`` (``m × p``) summed over ranks."""
+    """``X^H Y`` (``m × p``) summed over ranks. For one column under JAX as a column-wise sum: XLA's
+    CPU product ``X^T y`` of a tall ``X`` is 7x slower (23.5 vs 3.2 ms at 65536 × 41)."""
+    if Y.shape[1] == 1 and is_jax(xp):
+        return allreduce(xp.sum(xp.conj(X) * Y, axis=0)[:, None])
     return allreduce(mH(X) @ Y)
 
 
