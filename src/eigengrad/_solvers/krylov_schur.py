@@ -15,7 +15,8 @@ A single vector's Krylov space holds one vector per distinct eigenvalue, so the 
 multiple eigenvalue only appears through rounding and is easily missed. Hence a confirmation: once
 the ``k`` wanted pairs have converged they are locked (coupling set to zero) and the rest of the
 basis restarts from a pseudo-random vector; the solver stops when, after such a restart, the
-wanted values are unchanged and the next Ritz pair (the guard) has converged too.
+wanted values are unchanged and the next Ritz pair (the guard) has converged too (for a Hermitian
+operator to residual ``sqrt(tol)``, which makes its value accurate to ``O(tol)``).
 
 General problems run in complex arithmetic. A real ``x0`` means a real operator: ``A`` is then only
 ever called on real blocks (real and imaginary parts side by side). Otherwise ``A`` is called on
@@ -29,7 +30,8 @@ from typing import Any, Callable, NamedTuple
 from array_api_compat import device
 
 from .._backend import Array, diag_embed, eps, herm, is_complex, mH, namespace
-from .loop import cnorm, noise, safe_div, while_loop
+from .comm import cnorm, inner
+from .loop import branch, column, noise, safe_div, set_column, while_loop
 from .window import GENERAL_WHICH, HERMITIAN_WHICH, _key
 
 Op = Callable[[Array], Array]
@@ -55,7 +57,7 @@ def _real_split(xp: Any, A: Op) -> Op:
 
 def default_ncv(n: int, k: int) -> int:
     """The Krylov basis size used when ``ncv`` is not given."""
-    return min(n - 1, max(2 * k + 1, 20))
+    return min(n - 1, max(5 * k, 40))
 
 
 def krylov_schur(
@@ -64,8 +66,8 @@ def krylov_schur(
 ) -> Result:
     """All ``ncv`` Ritz pairs of ``A`` from the Krylov space of ``x0`` (``(n, 1)``), the ``k`` wanted
     first (``which``: ``window.HERMITIAN_WHICH`` or ``GENERAL_WHICH``). Stops when the residual
-    estimates ``|h^H y_i| / max|θ|`` of the ``k`` wanted and of the next pair are ``<= tol`` after a
-    confirmation restart (module docstring), or after ``maxiter`` restarts: check ``res``."""
+    estimates ``|h^H y_i| / max|θ|`` of the ``k`` wanted are ``<= tol``, and of the next pair ``<= tol``
+    (general) or ``<= sqrt(tol)`` (Hermitian), after a confirmation restart (module docstring), or after ``maxiter`` restarts: check ``res``."""
     xp = namespace(x0)
     n = x0.shape[0]
     whiches = HERMITIAN_WHICH if hermitian else GENERAL_WHICH
@@ -75,6 +77,10 @@ def krylov_schur(
     if not 0 < k < m < n:
         raise ValueError(f"krylov_schur: need 0 < k < ncv < n, got k={k}, ncv={m}, n={n}")
     p = k + (m - k) // 2  # Ritz vectors kept at a restart, k <= p < m
+    # The guard is used as a value only (the gap to the next eigenvalue). A Hermitian Ritz value with
+    # residual r is within r^2 / δ of an eigenvalue (δ: the distance to the others), so a residual
+    # sqrt(tol) makes it as accurate as the wanted values; a general Ritz value needs r <= tol.
+    gtol = tol ** 0.5 if hermitian else tol
 
     Aop = A
     x = x0
@@ -92,25 +98,30 @@ def krylov_schur(
 
     def expand(Q: Array, H: Array, j0: int | Array, seed: Array) -> tuple[Array, Array]:
         """Arnoldi steps ``j = j0 .. m-1``: column ``j + 1`` of ``Q`` and column ``j`` of ``H``."""
+        def fresh(Q: Array, j: Array) -> Array:
+            """A unit pseudo-random vector orthogonal to ``Q``'s first ``j + 1`` columns, or zero."""
+            low = xp.astype(rows <= j, dt)[None, :]
+            r = noise(xp, n, seed * (m + 1) + j, Q)
+            v = r
+            for _ in range(2):
+                v = v - (Q * low) @ inner(xp, Q * low, v)
+            return xp.where((cnorm(xp, v) > small * cnorm(xp, r))[None, :], normalize(v), xp.zeros_like(v))
+
         def body(s):
             Q, H, j = s
-            ej = xp.astype(rows == j, dt)
             low = xp.astype(rows <= j, dt)[:, None]
-            w = Aop(Q @ ej[:, None])
-            r = noise(xp, n, seed * (m + 1) + j, w)
-            W = xp.concat([w, r], axis=1)
-            C1 = (mH(Q) @ W) * low
-            W = W - Q @ C1
-            C2 = (mH(Q) @ W) * low
+            w = Aop(column(xp, Q, j))
+            C1 = inner(xp, Q, w) * low
+            W = w - Q @ C1
+            C2 = inner(xp, Q, W) * low
             W = W - Q @ C2
-            beta, rnorm = cnorm(xp, W[:, :1]), cnorm(xp, W[:, 1:])
+            beta = cnorm(xp, W)
             exhausted = beta <= small * cnorm(xp, w)
-            # an exhausted Krylov space: zero coupling, continue with the orthogonalised noise
-            q = xp.where(exhausted[None, :], normalize(W[:, 1:]), normalize(W[:, :1]))
-            q = xp.where((rnorm > small * cnorm(xp, r))[None, :], q, xp.zeros_like(q))
+            # an exhausted Krylov space: zero coupling, continue with orthogonalised noise
+            q = branch(xp, exhausted[0], lambda: fresh(Q, j), lambda: normalize(W))
             beta = xp.where(exhausted, xp.zeros_like(beta), beta)
             hcol = (C1 + C2)[:, 0] + xp.astype(rows == j + 1, dt) * xp.astype(beta, dt)
-            Q = xp.where((rows == j + 1)[None, :], q, Q)
+            Q = set_column(xp, Q, j + 1, q)
             H = xp.where((cols == j)[None, :], hcol[:, None], H)
             return Q, H, j + 1
 
@@ -143,16 +154,20 @@ def krylov_schur(
             Y = xp.linalg.qr(xp.take(U, sel, axis=1))[0]  # leading k columns span the wanted k
             S = mH(Y) @ H[:m, :] @ Y
         QY = Q[:, :m] @ Y
-        kept = xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1)
-        v = noise(xp, n, -1 - seed, Q)
-        for _ in range(2):
-            v = v - QY[:, :k] @ (mH(QY[:, :k]) @ v)
-        locked = xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
+
+        def locked() -> Array:
+            v = noise(xp, n, -1 - seed, Q)
+            for _ in range(2):
+                v = v - QY[:, :k] @ inner(xp, QY[:, :k], v)
+            return xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
+
+        Q = branch(xp, inject, locked,
+                   lambda: xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1))
         top = xp.concat([S, H[m:, :] @ Y], axis=0)
         H = xp.concat([xp.concat([top, xp.zeros((m - p, p), dtype=dt, device=dev)], axis=0),
                        xp.zeros((m + 1, m - p), dtype=dt, device=dev)], axis=1)
         block = xp.astype((rows[:, None] < k) & (cols[None, :] < k), dt)
-        return (xp.where(inject, locked, kept), xp.where(inject, H * block, H),
+        return (Q, xp.where(inject, H * block, H),
                 xp.where(inject, xp.asarray(k, device=dev), xp.asarray(p, device=dev)))
 
     def status(theta: Array, est: Array, order: Array, lock: Array, phase: Array) -> tuple[Array, Array]:
@@ -161,7 +176,7 @@ def krylov_schur(
         values are unchanged when the two sets match within ``4 tol max|θ|``, in either direction."""
         wanted = xp.take(theta, order[:k], axis=0)
         conv = xp.max(xp.take(est, order[:k], axis=0)) <= tol
-        guard = xp.take(est, order[k:k + 1], axis=0)[0] <= tol
+        guard = xp.take(est, order[k:k + 1], axis=0)[0] <= gtol
         d = safe_div(xp, xp.abs(wanted[:, None] - lock[None, :]), xp.max(xp.abs(theta)))
         same = xp.maximum(xp.max(xp.min(d, axis=0)), xp.max(xp.min(d, axis=1))) <= 4 * max(tol, small)
         finished = conv & guard & same & (phase > 0)

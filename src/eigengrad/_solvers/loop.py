@@ -1,5 +1,6 @@
-"""The one control-flow primitive the solvers need: ``jax.lax.while_loop`` for JAX (traceable, fixed
-shapes), a plain Python loop for every other namespace."""
+"""The control flow the solvers need, traceable for JAX (``jax.lax``: fixed shapes) and plain Python
+for every other namespace: loops, a two-way branch, and reading or writing one column of a block at
+a traced index without touching the others."""
 
 from __future__ import annotations
 
@@ -21,14 +22,35 @@ def while_loop(xp: Any, cond: Callable[[Any], Any], body: Callable[[Any], Any], 
     return state
 
 
-def cdot(xp: Any, a: Any, b: Any) -> Any:
-    """Column-wise inner products ``a_j^H b_j``, shape ``(m,)``."""
-    return xp.sum(xp.conj(a) * b, axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * b, axis=0)
+def branch(xp: Any, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+    """``true_fn()`` if ``pred`` else ``false_fn()``: only the taken branch runs (under ``jax.vmap``
+    with a batched ``pred``: both, then a select)."""
+    if is_jax(xp):
+        import jax
+
+        return jax.lax.cond(pred, true_fn, false_fn)
+    return true_fn() if bool(pred) else false_fn()
 
 
-def cnorm(xp: Any, a: Any) -> Any:
-    """Column-wise 2-norms, shape ``(m,)`` (real)."""
-    return xp.linalg.vector_norm(a, axis=0)
+def column(xp: Any, Q: Any, j: Any) -> Any:
+    """Column ``j`` of ``Q`` as an ``(n, 1)`` block (``j`` may be traced)."""
+    if is_jax(xp):
+        import jax
+
+        return jax.lax.dynamic_slice_in_dim(Q, j, 1, axis=1)
+    return Q[:, int(j):int(j) + 1]
+
+
+def set_column(xp: Any, Q: Any, j: Any, q: Any) -> Any:
+    """``Q`` with column ``j`` replaced by the ``(n, 1)`` block ``q``: an update in place for JAX
+    inside a loop (XLA reuses the buffer) and for the eager namespaces (``Q`` must be owned by the
+    caller's loop state)."""
+    if is_jax(xp):
+        import jax
+
+        return jax.lax.dynamic_update_slice_in_dim(Q, q, j, axis=1)
+    Q[:, int(j):int(j) + 1] = q
+    return Q
 
 
 def safe_div(xp: Any, a: Any, b: Any) -> Any:
