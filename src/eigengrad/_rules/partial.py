@@ -14,7 +14,7 @@ from typing import Callable, NamedTuple
 
 from .._backend import Array, diag_embed, eps, mH, namespace, real
 from .._solvers import krylov
-from .._solvers.loop import cnorm
+from .._solvers.comm import cdot, cnorm, inner
 from .clusters import inverse_gaps, sorted_clusters
 
 Op = Callable[[Array], Array]
@@ -41,11 +41,11 @@ class ProjectedSystem:
 
     def project_out(self, Z: Array) -> Array:
         """``P Z``: B-orthogonal to span ``V``."""
-        return Z - self.V @ (mH(self.BV) @ Z)
+        return Z - self.V @ inner(namespace(Z), self.BV, Z)
 
     def project_in(self, Y: Array) -> Array:
         """``P^H Y``: orthogonal to span ``V``."""
-        return Y - self.BV @ (mH(self.V) @ Y)
+        return Y - self.BV @ inner(namespace(Y), self.V, Y)
 
     def rhs(self, R: Array) -> Array:
         """``sign · P^H R``, the right-hand sides of the solves. Projected twice: once leaves rounding
@@ -90,7 +90,7 @@ def hermitian_adjoint(
     xp = namespace(V)
     same = sorted_clusters(w, rtol)
     F = inverse_gaps(w, same)
-    X = mH(V) @ Vbar
+    X = inner(xp, V, Vbar)
     wc = xp.astype(w, V.dtype)
     if B is None:
         K = diag_embed(xp.astype(real(wbar), V.dtype)) + F * (X - mH(X)) / 2
@@ -121,7 +121,7 @@ def general_adjoint(
     xp = namespace(V)
     n = V.shape[0]
     wc = xp.conj(w)
-    d = xp.sum(xp.conj(V) * Vbar, axis=0)
+    d = cdot(xp, V, Vbar)
     rhs = xp.concat([Vbar - V * d[None, :], xp.astype(wbar, V.dtype)[None, :]], axis=0)
 
     Y, res, iters = _bordered_solve(AH, wc, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
@@ -142,7 +142,7 @@ def general_jvp(
     xp = namespace(V)
     n = V.shape[0]
     dAV = _without(xp, undefined, dAV)
-    dw0 = xp.sum(xp.conj(V) * dAV, axis=0)
+    dw0 = cdot(xp, V, dAV)
     top = _drop_noise(xp, dAV - V * dw0[None, :], dAV)
     rhs = xp.concat([top, xp.zeros((1, V.shape[1]), dtype=V.dtype)], axis=0)
     Y, res, iters = _bordered_solve(A, w, V, rhs, method=method, tol=tol, maxiter=maxiter, restart=restart)
@@ -180,7 +180,7 @@ def _bordered_solve(M: Op, s: Array, V: Array, rhs: Array, *, method: str, tol: 
     def op(Y):
         a, x = Y[:n], Y[n:]
         top = a * s[None, :] - M(a) + V * x
-        return xp.concat([top, xp.sum(xp.conj(V) * a, axis=0)[None, :]], axis=0)
+        return xp.concat([top, cdot(xp, V, a)[None, :]], axis=0)
 
     if method == "gmres":
         return krylov.gmres(op, rhs, tol=tol, maxiter=maxiter, restart=restart)
@@ -213,7 +213,7 @@ def phase_defect(V: Array, Vbar: Array) -> tuple[Array, Array]:
     ``_report.report_vectors``), and its scale ``max|V^H V̄|``: a loss invariant to ``v_i -> e^{iφ} v_i``
     has zero defect."""
     xp = namespace(V)
-    X = mH(V) @ Vbar
+    X = inner(xp, V, Vbar)
     d = xp.abs(xp.imag(xp.linalg.diagonal(X))) if xp.isdtype(X.dtype, "complex floating") else xp.zeros(
         (X.shape[0],), dtype=X.dtype)
     return diag_embed(d), xp.max(xp.abs(X))
@@ -235,11 +235,11 @@ def hermitian_jvp(
     F = inverse_gaps(w, same)
     wc = xp.astype(w, V.dtype)
     Rt = dAV if dBV is None else dAV - dBV * wc[None, :]
-    Pm = mH(V) @ Rt
+    Pm = inner(xp, V, Rt)
     dw = real(xp.linalg.diagonal(Pm))
     C = F * Pm
     if dBV is not None:
-        PB = mH(V) @ dBV
+        PB = inner(xp, V, dBV)
         C = C - xp.where(same, PB, xp.zeros_like(PB)) / 2
     sys = ProjectedSystem(A, w, V, B=B, BV=BV, T=T, sign=sign)
     z, res, iters = sys.solve(-sys.rhs(Rt), method=method, tol=tol, maxiter=maxiter)

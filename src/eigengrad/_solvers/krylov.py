@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .._backend import Array, namespace, real
-from .loop import cdot, cnorm, noise, safe_div, while_loop
+from .comm import cdot, cnorm
+from .loop import noise, safe_div, while_loop
 
 Op = Callable[[Array], Array]
 

@@ -29,7 +29,8 @@ from typing import Any, Callable, NamedTuple
 from array_api_compat import device
 
 from .._backend import Array, diag_embed, eps, herm, is_complex, mH, namespace
-from .loop import cnorm, noise, safe_div, while_loop
+from .comm import cnorm, inner
+from .loop import noise, safe_div, while_loop
 from .window import GENERAL_WHICH, HERMITIAN_WHICH, _key
 
 Op = Callable[[Array], Array]
@@ -99,9 +100,9 @@ def krylov_schur(
             w = Aop(Q @ ej[:, None])
             r = noise(xp, n, seed * (m + 1) + j, w)
             W = xp.concat([w, r], axis=1)
-            C1 = (mH(Q) @ W) * low
+            C1 = inner(xp, Q, W) * low
             W = W - Q @ C1
-            C2 = (mH(Q) @ W) * low
+            C2 = inner(xp, Q, W) * low
             W = W - Q @ C2
             beta, rnorm = cnorm(xp, W[:, :1]), cnorm(xp, W[:, 1:])
             exhausted = beta <= small * cnorm(xp, w)
@@ -146,7 +147,7 @@ def krylov_schur(
         kept = xp.concat([QY, Q[:, m:], xp.zeros((n, m - p), dtype=dt, device=dev)], axis=1)
         v = noise(xp, n, -1 - seed, Q)
         for _ in range(2):
-            v = v - QY[:, :k] @ (mH(QY[:, :k]) @ v)
+            v = v - QY[:, :k] @ inner(xp, QY[:, :k], v)
         locked = xp.concat([QY[:, :k], normalize(v), xp.zeros((n, m - k), dtype=dt, device=dev)], axis=1)
         top = xp.concat([S, H[m:, :] @ Y], axis=0)
         H = xp.concat([xp.concat([top, xp.zeros((m - p, p), dtype=dt, device=dev)], axis=0),

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
-from .._backend import Array, eps, herm, mH, namespace, real
-from .loop import cnorm, while_loop
+from .._backend import Array, eps, herm, namespace, real
+from .comm import cnorm, inner
+from .loop import while_loop
 
 Op = Callable[[Array], Array]
 
@@ -30,7 +31,7 @@ class Result(NamedTuple):
 def _svqb(xp: Any, S: Array, BS: Array | None, drop: float) -> tuple[Array, Array | None, Array]:
     """B-orthonormalise the columns of ``S`` (given ``B S``; ``None`` when ``B = I``): ``S C`` with
     ``(S C)^H B (S C) = I`` on kept columns, zero columns where the Gram matrix is singular."""
-    G = herm(mH(S) @ (S if BS is None else BS))
+    G = herm(inner(xp, S, S if BS is None else BS))
     d = real(xp.linalg.diagonal(G))
     d = xp.where(d > 0, 1 / xp.sqrt(xp.where(d > 0, d, xp.ones_like(d))), xp.zeros_like(d))
     G = G * xp.astype(d[:, None] * d[None, :], G.dtype)
@@ -41,9 +42,9 @@ def _svqb(xp: Any, S: Array, BS: Array | None, drop: float) -> tuple[Array, Arra
     return S @ C, None if BS is None else BS @ C, keep
 
 
-def _project(S: Array, BS: Array | None, X: Array, BX: Array | None) -> tuple[Array, Array | None]:
+def _project(xp: Any, S: Array, BS: Array | None, X: Array, BX: Array | None) -> tuple[Array, Array | None]:
     """Remove the B-components along B-orthonormal ``X``: ``S - X (BX)^H S``."""
-    c = mH(X if BX is None else BX) @ S
+    c = inner(xp, X if BX is None else BX, S)
     return S - X @ c, None if BS is None else BS - BX @ c
 
 
@@ -62,7 +63,7 @@ def lobpcg(
     X, BX, _ = _svqb(xp, X0, Bf(X0), drop)
     X, BX, _ = _svqb(xp, X, BX, drop)
     AX = A(X)
-    theta, Y = xp.linalg.eigh(herm(mH(X) @ AX))
+    theta, Y = xp.linalg.eigh(herm(inner(xp, X, AX)))
     X, AX = X @ Y, AX @ Y
     BX = None if BX is None else BX @ Y
 
@@ -84,9 +85,9 @@ def lobpcg(
         live = xp.astype(res > tol, X.dtype)[None, :]
         S = xp.concat([T(R) * live, P * live], axis=1)
         BS = Bf(S)
-        S, BS = _project(S, BS, X, BX)
+        S, BS = _project(xp, S, BS, X, BX)
         S, BS, _ = _svqb(xp, S, BS, drop)
-        S, BS = _project(S, BS, X, BX)
+        S, BS = _project(xp, S, BS, X, BX)
         S, BS, keep = _svqb(xp, S, BS, drop)
         # Products of the new directions are computed, not combined: combining them would multiply
         # rounding errors by the normalisation of nearly dependent directions.
@@ -94,7 +95,7 @@ def lobpcg(
         BS = None if B is None else B(S)
         Z = xp.concat([X, S], axis=1)
         AZ = xp.concat([AX, AS], axis=1)
-        H = herm(mH(Z) @ AZ)
+        H = herm(inner(xp, Z, AZ))
         active = xp.concat([xp.ones((m,), dtype=keep.dtype), keep])
         big = 10 * (1 + xp.max(xp.abs(H))) * H.shape[0]
         pad = xp.where(active, xp.zeros_like(big), big)

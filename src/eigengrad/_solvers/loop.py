@@ -21,16 +21,6 @@ def while_loop(xp: Any, cond: Callable[[Any], Any], body: Callable[[Any], Any], 
     return state
 
 
-def cdot(xp: Any, a: Any, b: Any) -> Any:
-    """Column-wise inner products ``a_j^H b_j``, shape ``(m,)``."""
-    return xp.sum(xp.conj(a) * b, axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * b, axis=0)
-
-
-def cnorm(xp: Any, a: Any) -> Any:
-    """Column-wise 2-norms, shape ``(m,)`` (real)."""
-    return xp.linalg.vector_norm(a, axis=0)
-
-
 def safe_div(xp: Any, a: Any, b: Any) -> Any:
     """``a / b`` where ``b != 0``, else 0 (keeps finished or zero columns finite)."""
     nz = b != 0

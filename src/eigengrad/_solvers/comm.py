@@ -1,0 +1,63 @@
+"""The one seam for reductions over the row axis. The ``n`` rows of a block may be split across
+processes (each rank holds its local rows); every sum over rows in the solvers and the adjoint rules
+goes through :func:`allreduce`, so everything computed from the reduced small matrices (Gram
+matrices, Ritz values, scalars of Krylov recurrences) is identical on every rank.
+
+Without a reducer (the default) :func:`allreduce` is the identity and a single process holds all
+rows. ``with reducing(fn): ...`` makes ``fn`` (a sum over ranks of a small array, e.g. built on
+``torch.distributed.all_reduce``) the active reducer for the code inside, nestable. The active
+reducer is read when a solver runs (for ``jax.jit``: when it is traced).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
+
+from .._backend import Array, mH
+
+Reducer = Callable[[Array], Array]
+
+_reducer: ContextVar[Reducer | None] = ContextVar("eigengrad_allreduce", default=None)
+
+
+def allreduce(x: Array) -> Array:
+    """Sum of the small array ``x`` over ranks; ``x`` itself when no reducer is active."""
+    fn = _reducer.get()
+    return x if fn is None else fn(x)
+
+
+def distributed() -> bool:
+    """Whether a reducer is active (rows are split across ranks)."""
+    return _reducer.get() is not None
+
+
+@contextmanager
+def reducing(fn: Reducer) -> Iterator[None]:
+    """Inside the block, :func:`allreduce` is ``fn``; the previous reducer is restored on exit."""
+    token = _reducer.set(fn)
+    try:
+        yield
+    finally:
+        _reducer.reset(token)
+
+
+def inner(xp: Any, X: Array, Y: Array) -> Array:
+    """``X^H Y`` (``m × p``) summed over ranks."""
+    return allreduce(mH(X) @ Y)
+
+
+def cdot(xp: Any, a: Array, b: Array) -> Array:
+    """Column-wise inner products ``a_j^H b_j``, shape ``(m,)``, summed over ranks."""
+    c = xp.sum(xp.conj(a) * b, axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * b, axis=0)
+    return allreduce(c)
+
+
+def cnorm(xp: Any, a: Array) -> Array:
+    """Column-wise 2-norms, shape ``(m,)`` (real): the square root of the rank-summed ``sum |a|^2``.
+    On one process the scaled ``vector_norm`` (no overflow for huge entries)."""
+    if not distributed():
+        return xp.linalg.vector_norm(a, axis=0)
+    s = xp.sum(xp.real(xp.conj(a) * a), axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * a, axis=0)
+    return xp.sqrt(allreduce(s))
