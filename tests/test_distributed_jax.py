@@ -130,3 +130,14 @@ def test_two_processes_reverse(two_processes):
     for r in two_processes:
         _no_error(r, "stencil_lobpcg_grad")
         assert r["stencil_grad"] < TOL and r["stencil_grad_spans"] == 8
+
+
+def test_example_runs_on_4_devices():
+    """The copyable example: 8 states of the 8×6×5 grid on 4 devices (the PyTorch example on 2 ranks
+    prints the same λ₀), and ∂Σλ/∂v sums to k."""
+    env = {**_env(), "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "distributed" / "laplacian_jax.py"), "--grid", "8",
+                          "6", "5"], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "sharded over 4 devices" in out.stdout and "[1.047365 " in out.stdout, out.stdout
+    assert "sums to 8.0000000000" in out.stdout or "sums to 7.9999999999" in out.stdout, out.stdout

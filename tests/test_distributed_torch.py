@@ -57,3 +57,16 @@ def test_ranks_agree_with_one_process(world):
 def test_needs_an_initialised_process_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         eigsh(lambda X: X, 2, n_local=10, params=[torch.ones(1)])
+
+
+@pytest.mark.slow
+def test_example_runs_with_torchrun():
+    """The copyable example on 2 ranks (torchrun): same λ₀ as the JAX example, ∂Σλ/∂v sums to k."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                          str(free_port()), str(ROOT / "examples" / "distributed" / "laplacian_torch.py"), "--grid",
+                          "8", "6", "5"], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "[1.047365, " in out.stdout, out.stdout
+    assert "sums to 8.0000000000" in out.stdout or "sums to 7.9999999999" in out.stdout, out.stdout

@@ -62,6 +62,13 @@ def sharded_product(mesh: Mesh, grid: tuple[int, int, int], advection: float = 0
     return jax.shard_map(local, mesh=mesh, in_specs=(P("x", None), P("x")), out_specs=P("x", None))
 
 
+def potential(grid: tuple[int, int, int]) -> np.ndarray:
+    """``v = 4(x - 0.3)² + 0.7 y + 0.3 z²`` (coordinates in [0, 1)): a well in x, tilted in y and z
+    so that no two states are degenerate."""
+    x, y, z = np.meshgrid(*(np.arange(m) / m for m in grid), indexing="ij")
+    return 4.0 * (x - 0.3) ** 2 + 0.7 * y + 0.3 * z ** 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--grid", type=int, nargs=3, default=(32, 24, 24))
@@ -81,8 +88,7 @@ def main() -> None:
     grid = tuple(args.grid)
     n = int(np.prod(grid))
     mesh = Mesh(np.array(jax.devices()), ("x",))
-    x = np.arange(grid[0])[:, None, None] / grid[0]
-    pot_host = np.broadcast_to(4.0 * (x - 0.3) ** 2, grid) + 0.01 * np.arange(n).reshape(grid) / n
+    pot_host = potential(grid)
     pot = jax.make_array_from_callback(grid, NamedSharding(mesh, P("x")), lambda idx: pot_host[idx])
     H = sharded_product(mesh, grid)
 

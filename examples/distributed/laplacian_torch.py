@@ -58,6 +58,16 @@ def halo_product(pot_local: torch.Tensor, group=None) -> Callable[[torch.Tensor]
     return mv
 
 
+def potential(planes: range, grid: tuple[int, int, int]) -> torch.Tensor:
+    """The x-planes ``planes`` of ``v = 4(x - 0.3)² + 0.7 y + 0.3 z²`` (coordinates in [0, 1)): a
+    well in x, tilted in y and z so that no two states are degenerate."""
+    nx, ny, nz = grid
+    x = (torch.tensor(list(planes), dtype=torch.float64) / nx)[:, None, None]
+    y = (torch.arange(ny, dtype=torch.float64) / ny)[None, :, None]
+    z = (torch.arange(nz, dtype=torch.float64) / nz)[None, None, :]
+    return 4.0 * (x - 0.3) ** 2 + 0.7 * y + 0.3 * z ** 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--grid", type=int, nargs=3, default=(32, 24, 24))
@@ -72,8 +82,7 @@ def main() -> None:
     if nx % size:
         raise SystemExit(f"nx = {nx} must be divisible by the {size} ranks")
     px = nx // size
-    x = (torch.arange(rank * px, (rank + 1) * px, dtype=torch.float64) / nx)[:, None, None]
-    pot = (4.0 * (x - 0.3) ** 2).expand(px, ny, nz).clone().requires_grad_()
+    pot = potential(range(rank * px, (rank + 1) * px), args.grid).requires_grad_()
     w, V = eigsh(halo_product(pot), args.k, n_local=px * ny * nz, params=[pot])
     loss = w.sum() / size  # w is shared by the ranks: the summed loss counts it once
     loss.backward()
@@ -81,7 +90,7 @@ def main() -> None:
     dist.all_reduce(total)
     if rank == 0:
         print(f"n = {nx * ny * nz} on {size} ranks")
-        print("lowest eigenvalues:", [round(float(v), 6) for v in w])
+        print("lowest eigenvalues:", [round(float(v), 6) for v in w.detach()])
         print("d(sum)/dv sums to", float(total), "(= k for normalised states)")
     dist.destroy_process_group()
 
