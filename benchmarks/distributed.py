@@ -109,12 +109,12 @@ def main() -> None:
     text = "\n".join([
         "# Distributed eigsh benchmark (`benchmarks/distributed.py`)",
         "",
-        f"k = {K} lowest states of H = −Δ + diag(v) on a 3-D grid, float64, LOBPCG (no preconditioner), loss Σλ, "
+        f"k = {K} lowest states of H = −Δ + diag(v) on a 3-D grid, float64, LOBPCG (no preconditioner), loss Σλ + Σ⟨x⟩ (mean x-position of each state: the adjoint solves run), "
         "gradient w.r.t. v; `eigengrad.torch.distributed.eigsh` on 1, 2, 4 gloo ranks of ONE x86_64 machine with "
         f"2 CPU cores (1 torch thread per rank), load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         "(1/5/15 min) when the run started, shared with other jobs. With 4 ranks on 2 cores the ranks "
         "time-share: more ranks cannot be faster here; the table shows the overhead of the reductions and "
-        "halos and the per-rank memory. No GPU was available. Times are the slowest rank's; peak RSS is the largest "
+        "halos and the per-rank memory; the times are noisy (other jobs' tests ran at the same time), while steps, all-reduce counts and memory are not. No GPU was available. Times are the slowest rank's; peak RSS is the largest "
         "rank's (includes the Python/torch runtime, given as 'before').",
         "",
         "| grid (n) | ranks | forward s | backward s | LOBPCG steps | peak RSS MiB per rank | all-reduces forward "
