@@ -20,23 +20,27 @@ import torch
 import torch.distributed as dist
 
 
-def _apply(U: torch.Tensor, Ux: torch.Tensor, pot: torch.Tensor) -> torch.Tensor:
+def _apply(U: torch.Tensor, Ux: torch.Tensor, pot: torch.Tensor, advection: float) -> torch.Tensor:
     """``H U`` for ``U (px, ny, nz, m)`` given ``Ux`` = ``U`` with one halo plane on each side in x
-    (zeros at the walls): ``6u - Σ neighbours + v u``."""
+    (zeros at the walls): ``6u - Σ neighbours + v u (+ a (u_{x+1} - u_{x-1}) / 2)``."""
     Up = torch.nn.functional.pad(Ux, (0, 0, 1, 1, 1, 1))
     c = Up[1:-1, 1:-1, 1:-1]
-    return (6 * c - Up[2:, 1:-1, 1:-1] - Up[:-2, 1:-1, 1:-1] - Up[1:-1, 2:, 1:-1] - Up[1:-1, :-2, 1:-1]
-            - Up[1:-1, 1:-1, 2:] - Up[1:-1, 1:-1, :-2] + pot[..., None] * U)
+    out = (6 * c - Up[2:, 1:-1, 1:-1] - Up[:-2, 1:-1, 1:-1] - Up[1:-1, 2:, 1:-1] - Up[1:-1, :-2, 1:-1]
+           - Up[1:-1, 1:-1, 2:] - Up[1:-1, 1:-1, :-2] + pot[..., None] * U)
+    if advection:
+        out = out + advection * (Up[2:, 1:-1, 1:-1] - Up[:-2, 1:-1, 1:-1]) / 2
+    return out
 
 
-def product(X: torch.Tensor, pot: torch.Tensor) -> torch.Tensor:
-    """``H X`` in one process, for ``X (n, m)`` with ``n = nx·ny·nz`` (x slowest)."""
+def product(X: torch.Tensor, pot: torch.Tensor, advection: float = 0.0) -> torch.Tensor:
+    """``H X`` in one process, for ``X (n, m)`` with ``n = nx·ny·nz`` (x slowest); ``advection``
+    adds the non-symmetric term ``a ∂_x`` (its transpose is the same with ``-a``)."""
     U = X.reshape(*pot.shape, -1)
     Ux = torch.nn.functional.pad(U, (0, 0, 0, 0, 0, 0, 1, 1))
-    return _apply(U, Ux, pot).reshape(X.shape)
+    return _apply(U, Ux, pot, advection).reshape(X.shape)
 
 
-def halo_product(pot_local: torch.Tensor, group=None) -> Callable[[torch.Tensor], torch.Tensor]:
+def halo_product(pot_local: torch.Tensor, group=None, advection: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
     """``X_local -> (H X)_local`` for this rank's slab ``pot_local (px, ny, nz)`` of the potential
     (ranks hold consecutive slabs in rank order): one plane sent to and received from each neighbour."""
     rank, size = dist.get_rank(group), dist.get_world_size(group)
@@ -53,7 +57,7 @@ def halo_product(pot_local: torch.Tensor, group=None) -> Callable[[torch.Tensor]
             ops += [dist.P2POp(dist.isend, U[-1:].contiguous(), peer, group), dist.P2POp(dist.irecv, hi, peer, group)]
         for req in dist.batch_isend_irecv(ops) if ops else []:
             req.wait()
-        return _apply(U, torch.cat([lo, U, hi]), pot_local).reshape(X.shape)
+        return _apply(U, torch.cat([lo, U, hi]), pot_local, advection).reshape(X.shape)
 
     return mv
 

@@ -19,13 +19,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import laplacian_torch as lap  # noqa: E402
 
 import eigengrad.torch as egt  # noqa: E402
-from eigengrad.torch.distributed import eigsh  # noqa: E402
+from eigengrad.torch.distributed import eigs, eigsh  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rank", type=int, required=True)
 parser.add_argument("--world", type=int, required=True)
 parser.add_argument("--port", type=int, required=True)
-parser.add_argument("--solvers", default="lobpcg,lanczos")
+parser.add_argument("--solvers", default="lobpcg,lanczos,arnoldi")
 opts = parser.parse_args()
 torch.set_num_threads(1)
 dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{opts.port}", rank=opts.rank,
@@ -53,7 +53,29 @@ def gather(x: torch.Tensor) -> torch.Tensor:
 
 out: dict = {"world": size}
 mine = slice(rank * px * ny * nz, (rank + 1) * px * ny * nz)
+def general(rows: slice):
+    """eigs of the stencil plus advection: distributed on each rank (``A^T``: advection -0.5) and on
+    rank 0 in one process; loss Σ Re λ (shared: counted once)."""
+    pot = pot_all[rank * px:(rank + 1) * px].clone().requires_grad_()
+    w, V = eigs(lap.halo_product(pot, advection=0.5), lap.halo_product(pot, advection=-0.5), K,
+                n_local=px * ny * nz, params=[pot], which="smallest_real", tol=1e-11)
+    (w.real.sum() / size).backward()
+    Vg, gg = gather(V.detach()), gather(pot.grad)
+    if rank == 0:
+        ref_pot = pot_all.clone().requires_grad_()
+        w1, V1 = egt.eigs(lambda X: lap.product(X, ref_pot, advection=0.5), K, n=n, params=[ref_pot],
+                          which="smallest_real", solver="arnoldi", tol=1e-11)
+        w1.real.sum().backward()
+        out["arnoldi_w"] = float((w1 - w).abs().max())
+        out["arnoldi_V"] = float(((V1.detach().conj() * Vg).sum(0).abs() - 1).abs().max())
+        out["arnoldi_grad"] = float((ref_pot.grad - gg).abs().max() / ref_pot.grad.abs().max())
+    out["arnoldi_w_spread"] = float((gather(w.detach()[None]) - w.detach()).abs().max())
+
+
 for solver in opts.solvers.split(","):
+    if solver == "arnoldi":
+        general(mine)
+        continue
     pot = pot_all[rank * px:(rank + 1) * px].clone().requires_grad_()
     w, V, info = eigsh(lap.halo_product(pot), K, n_local=px * ny * nz, params=[pot], solver=solver,
                        return_info=True)

@@ -35,6 +35,7 @@ from ._iterative import _default_tol, _first_order, _np
 from ._operators import Operator, as_operator
 
 ROUTINE = "distributed.eigsh"
+GENERAL = "distributed.eigs"
 _CHUNK = 4096  # rows per seeded chunk of the start block: the same global block for any split
 
 
@@ -53,6 +54,7 @@ class _Config:
     gauge: str
     on_failure: str
     group: object
+    restart: int = 30
 
 
 def _allreduce(group) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -139,6 +141,75 @@ class _Eigsh(torch.autograd.Function):
         return (None, None, None, *_first_order(ROUTINE, grads, w, V))
 
 
+class _Eigs(torch.autograd.Function):
+    @staticmethod
+    def forward(cfg: _Config, op: Operator, opH: Operator, x0: torch.Tensor, *params):
+        cdt = torch.promote_types(x0.dtype, torch.complex64)
+        with comm.reducing(_allreduce(cfg.group)), torch.no_grad():
+            r = krylov_schur(op.apply, x0, cfg.k, which=cfg.which, hermitian=False, ncv=cfg.ncv, tol=cfg.tol,
+                             maxiter=cfg.maxiter)
+            V_all = r.X.to(cdt)
+            xp = namespace(V_all)
+            V_all = V_all / comm.cnorm(xp, V_all)[None, :]
+            w, V, guard = window.split(r.w.to(cdt), V_all, cfg.k, cfg.which, hermitian=False)
+            others = torch.cat([w, guard])
+            d = (w[:, None] - others[None, :]).abs()
+            gap = (d + torch.where(torch.eye(cfg.k, others.shape[0], dtype=torch.bool), torch.inf, 0.0)).min(1).values
+            R = op.apply(V) - V * w[None, :]
+            res = comm.cnorm(xp, R) / w.abs().max().clamp_min(torch.finfo(gap.dtype).tiny)
+        report.forward(_np(res), int(r.iters), tol=cfg.tol, mode=cfg.on_failure, routine=GENERAL)
+        return w.clone(), V.clone(), res, gap
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        cfg, op, opH, _, *params = inputs
+        w, V, res, gap = output
+        ctx.cfg, ctx.op, ctx.opH = cfg, op, opH
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(w, V, gap)
+        ctx.mark_non_differentiable(res, gap)
+
+    @staticmethod
+    def backward(ctx, wbar, Vbar, _res, _gap):
+        w, V, gap = ctx.saved_tensors
+        cfg, op = ctx.cfg, ctx.op
+        reduce = _allreduce(cfg.group)
+        wbar = reduce(torch.zeros_like(w) if wbar is None else wbar)  # w is shared: Σ over the ranks' losses
+        Vbar = torch.zeros_like(V) if Vbar is None else Vbar
+        xp = namespace(V)
+        # The bordered systems' last row is held by every rank, so the reduced inner products weigh it
+        # by the world size: a fixed positive weight, under which BiCGStab solves the same systems.
+        with comm.reducing(reduce), torch.no_grad():
+            if cfg.gauge != "ignore":
+                defect, scale = rules.phase_defect(V, Vbar)
+                _report.report_vectors(_np(w), _np(defect), _np(scale), cfg.gauge, GENERAL)
+            touched = (comm.cnorm(xp, Vbar) > 0) | (wbar != 0)
+            report.simple(_np(w), _np(gap), _np(touched), rtol=cfg.rtol, mode="raise", routine=GENERAL)
+            a, info = rules.general_adjoint(ctx.opH.apply, w, V, wbar, Vbar, method="bicgstab", tol=cfg.atol,
+                                            maxiter=cfg.amax, restart=cfg.restart)
+        report.adjoint(_np(info.res), int(info.iters), tol=cfg.atol, mode=cfg.on_failure, routine=GENERAL)
+        return (None, None, None, None, *_first_order(GENERAL, op.cotangent(V, a), w, V))
+
+
+def _checked(routine: str, k, n_local, group, params, gauge: str, on_failure: str, limit: int) -> tuple[int, int]:
+    """Check the arguments shared by both routines, before any work; ``(first global row, n)``.
+    ``k`` must satisfy ``1 <= k < n - limit``."""
+    if not dist.is_available() or not dist.is_initialized():
+        raise RuntimeError(f"{routine}: torch.distributed is not initialised; call "
+                           "torch.distributed.init_process_group first (backend 'gloo' on CPU, 'nccl' on GPU)")
+    _report.check_mode(gauge)
+    report.check_mode(on_failure)
+    if not (isinstance(n_local, (int, np.integer)) and n_local >= 1):
+        raise ValueError(f"{routine}: n_local must be a positive integer (this rank's rows), got {n_local!r}")
+    if not all(isinstance(p, torch.Tensor) for p in params):
+        raise TypeError(f"{routine}: params must be a sequence of tensors")
+    first, n = _offsets(int(n_local), group)
+    if not (isinstance(k, (int, np.integer)) and 1 <= k < n - limit):
+        raise ValueError(f"{routine}: k must be an integer with 1 <= k < {n - limit} (n = {n}, all ranks' rows), "
+                         f"got {k!r}")
+    return first, n
+
+
 def eigsh(
     matvec_local: Callable[[torch.Tensor], torch.Tensor], k: int, *, n_local: int, group=None,
     params: Sequence[torch.Tensor] = (), which: str = "smallest", solver: str = "lobpcg",
@@ -162,22 +233,11 @@ def eigsh(
     ``w`` alone belongs to one rank's loss (or is divided by the world size). Faults raise as in
     :func:`eigengrad.torch.eigsh`, on every rank alike.
     """
-    if not dist.is_available() or not dist.is_initialized():
-        raise RuntimeError(f"{ROUTINE}: torch.distributed is not initialised; call "
-                           "torch.distributed.init_process_group first (backend 'gloo' on CPU, 'nccl' on GPU)")
-    _report.check_mode(gauge)
-    report.check_mode(on_failure)
     window.check_hermitian_options(which, None, solver, ROUTINE)
     if solver not in window.NATIVE_HERMITIAN:
         raise ValueError(f"{ROUTINE}: solver must be one of {window.NATIVE_HERMITIAN} (host solvers do not "
                          f"see the other ranks' rows), got {solver!r}")
-    if not (isinstance(n_local, (int, np.integer)) and n_local >= 1):
-        raise ValueError(f"{ROUTINE}: n_local must be a positive integer (this rank's rows), got {n_local!r}")
-    if not all(isinstance(p, torch.Tensor) for p in params):
-        raise TypeError(f"{ROUTINE}: params must be a sequence of tensors")
-    first, n = _offsets(int(n_local), group)
-    if not (isinstance(k, (int, np.integer)) and 1 <= k < n):
-        raise ValueError(f"{ROUTINE}: k must be an integer with 1 <= k < n = {n} (all ranks' rows), got {k!r}")
+    first, n = _checked(ROUTINE, k, n_local, group, params, gauge, on_failure, limit=0)
     m = min(n, block_size or k + max(4, k))
     if m <= k:
         raise ValueError(f"{ROUTINE}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
@@ -197,3 +257,43 @@ def eigsh(
         return w, V
     scale = w.detach().abs().max()
     return w, V, EigInfo(res, int(its), gap, rules.gradient_error(res * scale, gap))
+
+
+def eigs(
+    matvec_local: Callable[[torch.Tensor], torch.Tensor], rmatvec_local: Callable[[torch.Tensor], torch.Tensor],
+    k: int, *, n_local: int, group=None, params: Sequence[torch.Tensor] = (), which: str = "largest_real",
+    dtype: torch.dtype | None = None, tol: float | None = None, maxiter: int | None = None, ncv: int | None = None,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
+):
+    """``k`` eigenpairs ``A v = λ v`` of a general operator whose rows are split across the ranks of
+    ``group`` (native Krylov–Schur / Arnoldi), ordered by ``which`` as in
+    :func:`eigengrad.torch.eigs`. Complex ``w (k,)``, equal on every rank, and this rank's rows
+    ``V_local (n_local, k)`` of the unit-norm eigenvectors.
+
+    ``rmatvec_local``: ``Y_local -> (A^H Y)_local``, for the adjoint solves (the transpose of a product
+    that exchanges halos is not obtainable by autograd through it). Reverse mode: the bordered systems
+    of :func:`eigengrad.torch.eigs` by block BiCGStab under the row reduction, then one
+    ``torch.autograd.grad`` through the local product; the loss is the sum of the ranks' losses, as
+    in :func:`eigsh`. Eigenvalues must be simple.
+    """
+    window.check_general_options(which, None, "arnoldi", GENERAL)
+    first, n = _checked(GENERAL, k, n_local, group, params, gauge, on_failure, limit=1)
+    op = as_operator(matvec_local, n=int(n_local), dtype=dtype, params=list(params), hermitian=False, name="A",
+                     routine=GENERAL)
+    opH = as_operator(rmatvec_local, n=int(n_local), dtype=op.dtype, params=None, hermitian=False, name="A^H",
+                      routine=GENERAL)
+    rdt = torch.empty((), dtype=op.dtype).real.dtype
+    tol = _default_tol(rdt) if tol is None else float(tol)
+    cfg = _Config(k=k, which=which, solver="arnoldi", ncv=ncv, tol=tol, maxiter=maxiter or 1000,
+                  atol=tol if adjoint_tol is None else float(adjoint_tol),
+                  amax=adjoint_maxiter or max(1000, min(20 * n, 20000)), sign=1.0,
+                  rtol=resolve_rtol(cluster_rtol, torch.zeros((), dtype=rdt)), gauge=gauge,
+                  on_failure=on_failure, group=group)
+    device = op.params[0].device if op.params else torch.device("cpu")
+    x0 = global_rows_randn(first, int(n_local), 1, op.dtype, device)
+    w, V, res, gap = _Eigs.apply(cfg, op, opH, x0, *op.params)
+    if not return_info:
+        return w, V
+    scale = w.detach().abs().max()
+    return w, V, EigInfo(res, -1, gap, rules.gradient_error(res * scale, gap))
