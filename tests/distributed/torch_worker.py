@@ -53,7 +53,7 @@ def gather(x: torch.Tensor) -> torch.Tensor:
 
 out: dict = {"world": size}
 mine = slice(rank * px * ny * nz, (rank + 1) * px * ny * nz)
-def general(rows: slice):
+def general():
     """eigs of the stencil plus advection: distributed on each rank (``A^T``: advection -0.5) and on
     rank 0 in one process; loss Σ Re λ (shared: counted once)."""
     pot = pot_all[rank * px:(rank + 1) * px].clone().requires_grad_()
@@ -74,7 +74,7 @@ def general(rows: slice):
 
 for solver in opts.solvers.split(","):
     if solver == "arnoldi":
-        general(mine)
+        general()
         continue
     pot = pot_all[rank * px:(rank + 1) * px].clone().requires_grad_()
     w, V, info = eigsh(lap.halo_product(pot), K, n_local=px * ny * nz, params=[pot], solver=solver,
