@@ -1,0 +1,178 @@
+"""Worker for tests/test_distributed_jax.py, run in a subprocess: ``XLA_FLAGS`` must force the host
+device count before JAX is imported, and ``jax.distributed`` can be initialised once per process.
+
+``python jax_worker.py --devices 8 --cases dense,stencil,eigs`` solves on one process with 8 host
+devices; ``--process I --nproc P --port N`` joins P such processes over loopback (CPU collectives,
+gloo). Each case solves a problem twice, sharded over a mesh of every device and unsharded on one
+device, and prints one line ``RESULT {json}`` with the largest differences and the shardings seen;
+the test module asserts on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--devices", type=int, default=8)
+parser.add_argument("--process", type=int, default=None)
+parser.add_argument("--nproc", type=int, default=1)
+parser.add_argument("--port", type=int, default=None)
+parser.add_argument("--cases", default="dense,stencil,eigs")
+opts = parser.parse_args()
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={opts.devices}"
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+if opts.process is not None:
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{opts.port}", num_processes=opts.nproc,
+                               process_id=opts.process, initialization_timeout=60)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.experimental import multihost_utils  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "distributed"))
+import laplacian_jax as lap  # noqa: E402  (the example's stencil, tested here)
+
+import eigengrad.jax as eg  # noqa: E402
+
+MESH = Mesh(np.array(jax.devices()), ("x",))
+ROWS = NamedSharding(MESH, P("x"))
+LOCAL = jax.local_devices()[0]
+K = 4
+out: dict = {"devices": len(jax.devices()), "processes": jax.process_count()}
+
+
+def host(x) -> np.ndarray:
+    """An array's value on this process (gathered across processes when it spans them)."""
+    if x.is_fully_addressable:
+        return np.asarray(x)
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+def spans(x) -> int:
+    """Number of devices the array's sharding spans (all of them when row-sharded)."""
+    return len(x.sharding.device_set) if not x.sharding.is_fully_replicated else 1
+
+
+def sharded(a: np.ndarray) -> jax.Array:
+    return jax.make_array_from_callback(a.shape, ROWS, lambda idx: a[idx])
+
+
+def same_vectors(V1, V2) -> float:
+    """``max_i | |v1_i^H v2_i| - 1 |`` for unit columns: zero when they agree up to phases."""
+    return float(np.abs(np.abs(np.sum(host(V1).conj() * host(V2), axis=0)) - 1).max())
+
+
+def vector_loss(w, V):
+    """A gauge-invariant loss that needs the eigenvector adjoint (the projected CG solves)."""
+    return jnp.sum(w) + jnp.sum(jnp.abs(V[::7]) ** 2 * jnp.arange(V[::7].shape[0])[:, None])
+
+
+def dense():
+    rng = np.random.default_rng(0)
+    n = 128
+    M = rng.standard_normal((n, n))
+    M = (M + M.T) / 2 + np.diag(np.arange(n, dtype=float))
+    A1, As = jax.device_put(M, LOCAL), sharded(M)
+    w1, V1 = eg.eigsh(A1, K, solver="lobpcg")
+    ws, Vs = eg.eigsh(As, K, solver="lobpcg")
+    out["dense_w"] = float(np.abs(host(w1) - host(ws)).max())
+    out["dense_V"] = same_vectors(V1, Vs)
+    out["dense_V_spans"] = spans(Vs)
+
+    def loss(A):
+        return vector_loss(*eg.eigsh(A, K, solver="lobpcg"))
+    g1, gs = jax.grad(loss)(A1), jax.grad(loss)(As)
+    out["dense_grad"] = float(np.abs(host(g1) - host(gs)).max() / np.abs(host(g1)).max())
+    out["dense_grad_spans"] = spans(gs)
+    try:
+        w, V = eg.eigsh(As, K)
+        out["default_V_spans"] = spans(V)
+        out["default_w"] = float(np.abs(host(w) - host(w1)).max())
+    except Exception as e:  # noqa: BLE001  (reported to the test)
+        out["default_error"] = f"{type(e).__name__}: {e}"
+    try:
+        eg.eigsh(As, K, solver="arpack")
+        out["arpack_error"] = None
+    except Exception as e:  # noqa: BLE001
+        out["arpack_error"] = f"{type(e).__name__}: {e}"
+
+
+def stencil(solver: str, reverse: bool, forward: bool):
+    grid = (16, 6, 6)
+    n = int(np.prod(grid))
+    pot = np.random.default_rng(1).uniform(0.0, 2.0, grid)
+    product = lap.sharded_product(MESH, grid)
+    p1, ps = jax.device_put(pot, LOCAL), sharded(pot)
+
+    def solve(mv, p):
+        return eg.eigsh(lambda X: mv(X, p), K, n=n, solver=solver)
+
+    w1, V1 = solve(lap.product, p1)
+    ws, Vs = solve(product, ps)
+    out["stencil_w"] = float(np.abs(host(w1) - host(ws)).max())
+    out["stencil_V"] = same_vectors(V1, Vs)
+    out["stencil_V_spans"] = spans(Vs)
+    if reverse:
+        g1 = jax.grad(lambda p: vector_loss(*solve(lap.product, p)))(p1)
+        gs = jax.grad(lambda p: vector_loss(*solve(product, p)))(ps)
+        out["stencil_grad"] = float(np.abs(host(g1) - host(gs)).max() / np.abs(host(g1)).max())
+        out["stencil_grad_spans"] = spans(gs)
+    if forward:
+        dp = np.random.default_rng(2).standard_normal(grid)
+        _, (dw1, dV1) = jax.jvp(lambda p: solve(lap.product, p), (p1,), (jax.device_put(dp, LOCAL),))
+        _, (dws, dVs) = jax.jvp(lambda p: solve(product, p), (ps,), (sharded(dp),))
+        out["stencil_jvp_w"] = float(np.abs(host(dw1) - host(dws)).max() / np.abs(host(dw1)).max())
+        # dV in the gauge of V: compare after aligning the signs of the columns
+        s = np.sign(np.sum(host(V1) * host(Vs), axis=0))
+        out["stencil_jvp_V"] = float(np.abs(host(dV1) - host(dVs) * s).max() / np.abs(host(dV1)).max())
+        out["stencil_jvp_V_spans"] = spans(dVs)
+
+
+def general():
+    """eigs (native Arnoldi / Krylov–Schur) of the stencil plus an advection term in x."""
+    grid = (16, 6, 6)
+    n = int(np.prod(grid))
+    pot = np.random.default_rng(3).uniform(0.0, 2.0, grid)
+    product = lap.sharded_product(MESH, grid, advection=0.5)
+    p1, ps = jax.device_put(pot, LOCAL), sharded(pot)
+
+    def solve(mv, p):
+        return eg.eigs(lambda X: mv(X, p), K, n=n, which="smallest_real", solver="arnoldi", tol=1e-12)
+
+    mv1 = lambda X, p: lap.product(X, p, advection=0.5)  # noqa: E731
+    w1, V1 = solve(mv1, p1)
+    ws, Vs = solve(product, ps)
+    out["eigs_w"] = float(np.abs(host(w1) - host(ws)).max())
+    out["eigs_V"] = same_vectors(V1, Vs)
+    out["eigs_V_spans"] = spans(Vs)
+    g1 = jax.grad(lambda p: jnp.sum(jnp.real(solve(mv1, p)[0])))(p1)
+    gs = jax.grad(lambda p: jnp.sum(jnp.real(solve(product, p)[0])))(ps)
+    out["eigs_grad"] = float(np.abs(host(g1) - host(gs)).max() / np.abs(host(g1)).max())
+    out["eigs_grad_spans"] = spans(gs)
+
+
+CASES = {
+    "dense": dense,
+    "stencil": lambda: stencil("lanczos", reverse=True, forward=True),
+    "stencil_lobpcg": lambda: stencil("lobpcg", reverse=False, forward=False),
+    "stencil_lobpcg_grad": lambda: stencil("lobpcg", reverse=True, forward=False),
+    "eigs": general,
+}
+
+for name in opts.cases.split(","):
+    t0 = time.perf_counter()
+    try:
+        CASES[name]()
+    except Exception as e:  # noqa: BLE001  (reported to the test, which names the failing case)
+        out[f"{name}_error"] = f"{type(e).__name__}: {str(e)[:2000]}"
+    out[f"{name}_seconds"] = round(time.perf_counter() - t0, 2)
+print("RESULT " + json.dumps(out), flush=True)

@@ -1,0 +1,75 @@
+"""``eigengrad.torch.distributed.eigsh`` / ``eigs`` on 2 and 4 gloo ranks over loopback (subprocesses
+running tests/distributed/torch_worker.py): eigenvalues, eigenvectors and the gradient with respect to
+a potential agree with the single-process ``eigengrad.torch.eigsh`` / ``eigs`` to 1e-10 (float64)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from eigengrad.torch.distributed import eigsh
+from test_distributed_jax import ROOT, free_port
+
+WORKER = Path(__file__).parent / "distributed" / "torch_worker.py"
+TIMEOUT = 300
+TOL = 1e-10
+
+
+def run_ranks(world: int) -> dict:
+    port = free_port()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, str(WORKER), "--rank", str(r), "--world", str(world), "--port",
+                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for r in range(world)]
+    outs = []
+    try:
+        outs = [p.communicate(timeout=TIMEOUT)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert all(p.returncode == 0 for p in procs), "\n".join(o[-3000:] for o in outs)
+    line = [ln for ln in outs[0].splitlines() if ln.startswith("RESULT ")]
+    assert line, outs[0][-3000:]
+    return json.loads(line[-1][len("RESULT "):])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", [2, 4])
+def test_ranks_agree_with_one_process(world):
+    r = run_ranks(world)
+    assert r["world"] == world
+    for solver in ("lobpcg", "lanczos"):
+        assert r[f"{solver}_w"] < TOL and r[f"{solver}_V"] < TOL, (solver, r)
+        assert r[f"{solver}_grad"] < TOL, (solver, r)
+        assert r[f"{solver}_res"] <= 1e-10
+    for solver in ("lobpcg", "lanczos", "arnoldi"):
+        assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
+    # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
+    assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < TOL, r
+
+
+def test_needs_an_initialised_process_group():
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        eigsh(lambda X: X, 2, n_local=10, params=[torch.ones(1)])
+
+
+@pytest.mark.slow
+def test_example_runs_with_torchrun():
+    """The copyable example on 2 ranks (torchrun): same λ₀ as the JAX example, ∂Σλ/∂v sums to k."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+                          str(free_port()), str(ROOT / "examples" / "distributed" / "laplacian_torch.py"), "--grid",
+                          "8", "6", "5"], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "[1.047365, " in out.stdout, out.stdout
+    assert "sums to 8.0000000000" in out.stdout or "sums to 7.9999999999" in out.stdout, out.stdout
