@@ -14,6 +14,7 @@ from .._backend import mH
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
 from ._probe import probe
+from ._values import as_array, scale_exponent, scaled, unscaled
 
 
 def _concrete(*xs) -> bool:
@@ -63,7 +64,7 @@ def _svd_jvp(rtol, gauge, primals, tangents):
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def _svdvals(A, rtol, gauge):
-    return jnp.linalg.svd(A, compute_uv=False)
+    return jnp.linalg.svd(A, full_matrices=False, compute_uv=False)  # never the full U
 
 
 @_svdvals.defjvp
@@ -76,12 +77,22 @@ def _svdvals_jvp(rtol, gauge, primals, tangents):
 
 
 def _prepare(A, routine, full_matrices):
+    """Validated ``A`` and whether to rescale it by a power of two (see ``_eig._prepare``)."""
     _validation.check_thin_svd(full_matrices, routine)
-    A = jnp.asarray(A)
+    A = as_array(A, "A", routine)
     _validation.check_matrix(A, "A", routine, square=False)
-    if _concrete(A):
-        _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
-    return A
+    if not _concrete(A):
+        return A, True
+    amax = _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
+    return A, _validation.needs_scaling(amax, A.dtype)
+
+
+def _empty(A):
+    """Thin SVD of an empty batch or of matrices with a zero dimension (constants)."""
+    m, n = A.shape[-2:]
+    k, batch = min(m, n), A.shape[:-2]
+    real = jnp.finfo(A.dtype).dtype
+    return jnp.zeros(batch + (m, k), A.dtype), jnp.zeros(batch + (k,), real), jnp.zeros(batch + (k, n), A.dtype)
 
 
 def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -103,8 +114,15 @@ def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, ga
     [4.0, 3.0]
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "svd", full_matrices)
-    return _svd(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, scale = _prepare(A, "svd", full_matrices)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.size == 0:
+        return _empty(A)
+    if not scale:
+        return _svd(A, rtol, gauge)
+    e = scale_exponent(A)
+    U, s, Vh = _svd(scaled(A, e), rtol, gauge)
+    return U, unscaled(s, e), Vh
 
 
 def svdvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -118,5 +136,11 @@ def svdvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
     True
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "svdvals", False)
-    return _svdvals(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, scale = _prepare(A, "svdvals", False)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.size == 0:
+        return _empty(A)[1]
+    if not scale:
+        return _svdvals(A, rtol, gauge)
+    e = scale_exponent(A)
+    return unscaled(_svdvals(scaled(A, e), rtol, gauge), e)

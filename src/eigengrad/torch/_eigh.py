@@ -10,7 +10,8 @@ from .. import _forward, _report, _validation
 from .._backend import herm, mH
 from .._rules import eigh as rules
 from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, skew_part, sorted_clusters
-from ._function import flagged, has_clusters, host, plain_mode, readable, save_outputs
+from ._function import (check_finite, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
+                        scale_exponent, scaled, unscaled)
 
 
 def _check_cotangents(w, X, wbar, same, gauge, routine, Xs=None):
@@ -109,23 +110,43 @@ class _GEigh(torch.autograd.Function):
 
 
 def _prepare(A, B, routine):
-    if not isinstance(A, torch.Tensor) or (B is not None and not isinstance(B, torch.Tensor)):
-        raise TypeError(f"{routine}: expected torch.Tensor inputs, got {type(A).__name__}"
-                        + ("" if B is None else f" and {type(B).__name__}"))
+    """Validated ``A`` (and ``B``, promoted and broadcast) and the plain per-matrix maxima of their
+    entries when they call for rescaling (``_validation.needs_scaling``), else None."""
+    check_tensor(A, "A", routine)
     _validation.check_matrix(A, "A", routine)
     if B is not None:
+        check_tensor(B, "B", routine)
         _validation.check_matrix(B, "B", routine)
         _validation.check_pair(A, B, routine)
         dtype = torch.promote_types(A.dtype, B.dtype)
         A, B = A.to(dtype), B.to(dtype)
         batch = torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
         A, B = A.expand(batch + A.shape[-2:]), B.expand(batch + B.shape[-2:])
+    amaxes, scale = [], False
     for M, name in ((A, "A"), (B, "B")):
         plain = None if M is None else readable(M)
         if plain is not None:  # also inside torch.func.grad; not under vmap
             with plain_mode():
-                _validation.check_values(plain[0].detach(), name, routine, hermitian=True)
-    return A, B
+                amax = _validation.check_values(plain[0].detach(), name, routine, hermitian=True)
+                scale = scale or _validation.needs_scaling(amax, M.dtype)
+            amaxes.append(amax)
+    return A, B, (amaxes if scale else None)
+
+
+def _solve(A, B, rtol, gauge, amaxes):
+    """``(w, V)``, rescaled by powers of two when ``amaxes`` are given (exact; no overflow in
+    ``(A + A^H)/2`` near the top of the range, no underflow at the bottom)."""
+    if B is None:
+        if amaxes is None:
+            return _Eigh.apply(A, rtol, gauge)
+        e = scale_exponent(amaxes[0])
+        w, V = _Eigh.apply(scaled(A, e), rtol, gauge)
+        return unscaled(w, e), V
+    if amaxes is None:
+        return _GEigh.apply(A, B, rtol, gauge)
+    ea, eb = scale_exponent(amaxes[0]), scale_exponent(amaxes[1], even=True)
+    w, V = _GEigh.apply(scaled(A, ea), scaled(B, eb), rtol, gauge)  # λ = λs 2^(ea-eb), V = Vs 2^(-eb/2)
+    return unscaled(unscaled(w, ea), -eb), unscaled(V, -eb // 2)
 
 
 def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float | None = None,
@@ -149,14 +170,16 @@ def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float 
     """
     routine = "eigh" if B is None else "eigh(A, B)"
     _report.check_mode(gauge)
-    A, B = _prepare(A, B, routine)
+    A, B, amaxes = _prepare(A, B, routine)
     rtol = resolve_rtol(cluster_rtol, A)
-    if B is None:
-        return _Eigh.apply(A, rtol, gauge)
+    if A.numel() == 0:  # PyTorch's own routine and backward, which return empty gradients
+        return torch.linalg.eigh(A if B is None else A + 0 * B)
     try:
-        return _GEigh.apply(A, B, rtol, gauge)
+        w, V = _solve(A, B, rtol, gauge, amaxes)
     except torch.linalg.LinAlgError:  # the Cholesky factorisation of B failed
         raise _validation.not_positive_definite(routine) from None
+    check_finite(w, routine)
+    return w, V
 
 
 def eigvalsh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float | None = None,
