@@ -79,6 +79,12 @@ def inverse_gaps(w: Array, same: Array) -> Array:
     return xp.where(same, 0.0, 1 / xp.where(same, 1.0, diff))
 
 
+def like(x: Array, y: Array) -> Array:
+    """``x`` in ``y``'s dtype (a real gap matrix or weight before it multiplies a complex one): JAX's
+    strict dtype promotion mixes no real and complex operands."""
+    return x if x.dtype == y.dtype else namespace(x).astype(x, y.dtype)
+
+
 def skew_part(X: Array) -> Array:
     """``(X - X^H) / 2``: the only part of ``X = V^H V̄`` that the Hermitian rules use."""
     return (X - mH(X)) / 2

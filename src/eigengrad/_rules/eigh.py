@@ -11,12 +11,13 @@ normalisation demands (zero for the standard problem, ``-½ V^H dB V`` for the g
 from __future__ import annotations
 
 from .._backend import Array, diag_embed, diagonal, herm, mH, namespace, real
+from .clusters import like
 
 
 def eigh_jvp(w: Array, V: Array, dA: Array, F: Array) -> tuple[Array, Array]:
     """``dw = Re diag(V^H dA V)``, ``dV = V (F ∘ V^H dA V)``."""
     P = mH(V) @ dA @ V
-    return real(diagonal(P)), V @ (F * P)
+    return real(diagonal(P)), V @ (like(F, P) * P)
 
 
 def eigh_vjp(w: Array, V: Array, wbar: Array, Xs: Array | None, F: Array | None) -> Array:
@@ -38,7 +39,7 @@ def geigh_jvp(w: Array, V: Array, dA: Array, dB: Array, F: Array, same: Array) -
     PA = mH(V) @ dA @ V
     PB = mH(V) @ dB @ V
     dw = real(diagonal(PA)) - w * real(diagonal(PB))
-    C = F * (PA - PB * w[..., None, :]) - xp.where(same, PB, xp.zeros_like(PB)) / 2
+    C = like(F, PA) * (PA - PB * like(w, PB)[..., None, :]) - xp.where(same, PB, xp.zeros_like(PB)) / 2
     return dw, V @ C
 
 

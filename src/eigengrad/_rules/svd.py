@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .._backend import Array, astype, diag_embed, diagonal, imag, is_complex, mH, namespace, real, stop_gradient
-from .clusters import inverse_gaps, skew_defect, sorted_clusters, tolerance
+from .clusters import inverse_gaps, like, skew_defect, sorted_clusters, tolerance
 
 Hook = Callable[[str, Array], Array]
 
@@ -60,8 +60,9 @@ def svd_jvp_core(
     dA = astype(dA, U.dtype)
     dAV = dA @ V
     dP = mH(U) @ dAV
-    H = Fm * (dP + mH(dP)) / 2
-    K = G * (dP - mH(dP)) / 2
+    H = like(Fm, dP) * (dP + mH(dP)) / 2
+    K = like(G, dP) * (dP - mH(dP)) / 2
+    sinv = like(sinv, dP)
     Ru = (dAV - U @ dP) * sinv[..., None, :] if m > k else None
     Rv = (mH(dA) @ U - V @ mH(dP)) * sinv[..., None, :] if n > k else None
     return xp.concat([H + K, H - K], axis=-2), real(diagonal(dP)), Ru, Rv
