@@ -108,3 +108,14 @@ def cluster_spread(wbar: Array, same: Array) -> Array:
     wbar = real(wbar)
     d = xp.abs(wbar[..., :, None] - wbar[..., None, :])
     return xp.max(xp.where(same, d, xp.zeros_like(d)), axis=(-2, -1))
+
+
+def coupling_defect(P: Array, same: Array) -> tuple[Array, Array]:
+    """``(defect, scale)`` of a tangent ``P`` in the eigenbasis (``V^H dA V``, ``V^{-1} dA V``): the
+    largest ``|P_ij|`` with ``i != j`` in one cluster, which the forward rules drop (exact only for
+    functions of whole cluster subspaces), and ``max|P|``, per matrix."""
+    xp = namespace(P)
+    n = P.shape[-1]
+    off = same & ~xp.astype(xp.eye(n, dtype=xp.int8), xp.bool)
+    size = xp.abs(P)
+    return xp.max(xp.where(off, size, xp.zeros_like(size)), axis=(-2, -1)), xp.max(size, axis=(-2, -1))

@@ -12,8 +12,8 @@ import numpy as np
 from .. import _report, _validation
 from .._backend import mH
 from .._rules import eig as rules
-from .._rules.clusters import inverse_gaps, resolve_rtol
-from ._probe import probe
+from .._rules.clusters import coupling_defect, inverse_gaps, resolve_rtol
+from ._probe import check_tangent, probe
 from ._values import as_array, scale_exponent, scaled, unscaled
 
 
@@ -57,6 +57,10 @@ def _split(T):
     return T[..., :n, :], T[..., n:, :]
 
 
+def _coupling(V, Vinv, dA, same):
+    return coupling_defect(Vinv @ (dA.astype(V.dtype) @ V), same)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
 def _eig(A, rtol, gauge, left):
     return _solve(A, left)
@@ -69,6 +73,7 @@ def _eig_jvp(rtol, gauge, left, primals, tangents):
     w, V = out[0], out[-1]
     Vinv, same, F, conditioning = _factors(w, V, rtol, mH(out[1]) if left else None)
     _warn_conditioning(w, conditioning, rtol, "eig")
+    check_tangent(_coupling, (V, Vinv, dA, same), gauge, "eig")
 
     W = jnp.concatenate([V, out[1]], axis=-2) if left else V
 
@@ -98,6 +103,7 @@ def _eigvals_jvp(rtol, gauge, primals, tangents):
     w, V = _eig(A, rtol, gauge, False)  # values and vectors of one solve, so they match
     Vinv, same, _, conditioning = _factors(w, V, rtol)
     _warn_conditioning(w, conditioning, rtol, "eigvals")
+    check_tangent(_coupling, (V, Vinv, dA, same), gauge, "eigvals", values=True)
     dw = _eigvals_tangent(V, Vinv, dA)
     return w, probe(dw, w, V, same, kind="eig_values", mode=gauge, routine="eigvals")
 

@@ -12,9 +12,17 @@ import numpy as np
 from .. import _forward, _report, _validation
 from .._backend import herm, mH
 from .._rules import eigh as rules
-from .._rules.clusters import inverse_gaps, resolve_rtol, sorted_clusters
-from ._probe import probe
+from .._rules.clusters import coupling_defect, inverse_gaps, resolve_rtol, sorted_clusters
+from ._probe import check_tangent, probe
 from ._values import as_array, concrete, scale_exponent, scaled, unscaled
+
+
+def _coupling(V, dA, same):
+    return coupling_defect(mH(V) @ dA @ V, same)
+
+
+def _pencil_coupling(w, V, dA, dB, same):
+    return coupling_defect(mH(V) @ dA @ V - (mH(V) @ dB @ V) * w[..., None, :], same)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
@@ -27,6 +35,7 @@ def _eigh_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     w, V = _eigh(A, rtol, gauge)
     same = sorted_clusters(w, rtol)
+    check_tangent(_coupling, (V, dA, same), gauge, "eigh")
     dw, dV = rules.eigh_jvp(w, V, dA, inverse_gaps(w, same))
     dw = probe(dw, w, V, same, kind="values", mode=gauge, routine="eigh")
     dV = probe(dV, w, V, same, kind="vectors", mode=gauge, routine="eigh")
@@ -42,8 +51,10 @@ def _eigvalsh(A, rtol, gauge):
 def _eigvalsh_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     w, V = _eigh(A, rtol, gauge)
+    same = sorted_clusters(w, rtol)
+    check_tangent(_coupling, (V, dA, same), gauge, "eigvalsh", values=True)
     dw = jnp.real(jnp.sum(jnp.conj(V) * (dA @ V), axis=-2))  # Re diag(V^H dA V), one product
-    return w, probe(dw, w, V, sorted_clusters(w, rtol), kind="values", mode=gauge, routine="eigvalsh")
+    return w, probe(dw, w, V, same, kind="values", mode=gauge, routine="eigvalsh")
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(2, 3))
@@ -56,6 +67,7 @@ def _geigh_jvp(rtol, gauge, primals, tangents):
     (A, B), (dA, dB) = primals, tangents
     w, V = _geigh(A, B, rtol, gauge)
     same = sorted_clusters(w, rtol)
+    check_tangent(_pencil_coupling, (w, V, dA, dB, same), gauge, "eigh(A, B)")
     dw, dV = rules.geigh_jvp(w, V, dA, dB, inverse_gaps(w, same), same)
     dw = probe(dw, w, V, same, kind="values", mode=gauge, routine="eigh(A, B)")
     dV = probe(dV, w, V, same, kind="vectors", mode=gauge, routine="eigh(A, B)")

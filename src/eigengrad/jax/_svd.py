@@ -13,7 +13,7 @@ from .. import _report, _validation
 from .._backend import mH
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
-from ._probe import probe
+from ._probe import check_tangent, probe
 from ._values import as_array, scale_exponent, scaled, unscaled
 
 
@@ -48,6 +48,7 @@ def _svd_jvp(rtol, gauge, primals, tangents):
     U, s, Vh = _svd(A, rtol, gauge)
     same, zero, stacked, Fm, G, sinv = _factors(s, rtol)
     V = _mH(Vh)
+    check_tangent(rules.svd_coupling_defect, (U, V, dA, same, zero), gauge, "svd")
 
     def hook(kind, t):
         if kind == "svd":
@@ -71,8 +72,9 @@ def _svdvals(A, rtol, gauge):
 def _svdvals_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     U, s, Vh = _svd(A, rtol, gauge)  # values and vectors of one solve, so they match
+    same, zero, stacked = _factors(s, rtol)[:3]
+    check_tangent(rules.svd_coupling_defect, (U, _mH(Vh), dA, same, zero), gauge, "svdvals", values=True)
     ds = jnp.real(jnp.sum(jnp.conj(U) * (dA.astype(U.dtype) @ jnp.conj(jnp.swapaxes(Vh, -1, -2))), axis=-2))
-    stacked = _factors(s, rtol)[2]
     return s, probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svdvals")
 
 

@@ -10,8 +10,8 @@ import torch
 
 from .. import _report, _validation
 from .._rules import eig as rules
-from .._rules.clusters import inverse_gaps, resolve_rtol
-from ._function import (check_finite, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
+from .._rules.clusters import coupling_defect, inverse_gaps, resolve_rtol
+from ._function import (check_finite, check_tangent, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
                         scale_exponent, scaled, unscaled)
 
 
@@ -86,6 +86,8 @@ class _Eig(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, dA, *_):
         w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
+        check_tangent(lambda V, Vinv, dA, same: coupling_defect(Vinv @ (dA.to(V.dtype) @ V), same),
+                      (V, Vinv, dA, same), ctx.gauge, "eig")
         dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=ctx.left)
         return (dw, dVL.contiguous(), dV.contiguous()) if ctx.left else (dw, dV)
 

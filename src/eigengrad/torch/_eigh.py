@@ -9,8 +9,8 @@ import torch
 from .. import _forward, _report, _validation
 from .._backend import herm, mH
 from .._rules import eigh as rules
-from .._rules.clusters import cluster_spread, inverse_gaps, resolve_rtol, skew_defect, skew_part, sorted_clusters
-from ._function import (check_finite, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
+from .._rules.clusters import cluster_spread, coupling_defect, inverse_gaps, resolve_rtol, skew_defect, skew_part, sorted_clusters
+from ._function import (check_finite, check_tangent, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
                         scale_exponent, scaled, unscaled)
 
 
@@ -49,6 +49,10 @@ def _cotangents(w, V, wbar, Vbar):
     return wbar, X
 
 
+def _pencil_coupling(w, V, dA, dB, same):
+    return coupling_defect(V.mH @ dA @ V - (V.mH @ dB @ V) * w[..., None, :], same)
+
+
 class _Eigh(torch.autograd.Function):
     generate_vmap_rule = True
 
@@ -75,7 +79,10 @@ class _Eigh(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, dA, _rtol, _gauge):
         w, V = ctx.saved_tensors
-        return rules.eigh_jvp(w, V, herm(dA), inverse_gaps(w, sorted_clusters(w, ctx.rtol)))
+        same = sorted_clusters(w, ctx.rtol)
+        dA = herm(dA)
+        check_tangent(lambda V, dA, same: coupling_defect(V.mH @ dA @ V, same), (V, dA, same), ctx.gauge, "eigh")
+        return rules.eigh_jvp(w, V, dA, inverse_gaps(w, same))
 
 
 class _GEigh(torch.autograd.Function):
@@ -106,7 +113,9 @@ class _GEigh(torch.autograd.Function):
         same = sorted_clusters(w, ctx.rtol)
         dA = torch.zeros_like(V) if dA is None else dA
         dB = torch.zeros_like(V) if dB is None else dB
-        return rules.geigh_jvp(w, V, herm(dA), herm(dB), inverse_gaps(w, same), same)
+        dA, dB = herm(dA), herm(dB)
+        check_tangent(_pencil_coupling, (w, V, dA, dB, same), ctx.gauge, "eigh(A, B)")
+        return rules.geigh_jvp(w, V, dA, dB, inverse_gaps(w, same), same)
 
 
 def _prepare(A, B, routine):

@@ -8,6 +8,8 @@ import math
 
 import torch
 
+from .. import _report
+
 
 def save_outputs(ctx, output: tuple[torch.Tensor, ...]) -> None:
     """Keep the outputs for ``backward`` and ``jvp`` (the rules need only them) and pass ``None`` for
@@ -122,3 +124,14 @@ def check_finite(x: torch.Tensor, routine: str) -> None:
         with plain_mode():
             if not bool(torch.isfinite(plain[0]).all()):
                 raise OverflowError(f"{routine}: the results exceed the largest {x.dtype} number; rescale the input.")
+
+
+def check_tangent(defect, args: tuple, mode: str, routine: str, values: bool = False) -> None:
+    """Forward mode: ``_report.report_forward`` on ``defect(*args)``, the couplings inside clusters
+    that a forward rule drops, on the plain values (skipped under ``vmap``)."""
+    if mode == "ignore":
+        return
+    plain = readable(*args)
+    if plain is not None:
+        with plain_mode():
+            _report.report_forward(*(host(x) for x in defect(*plain)), mode, routine, values)

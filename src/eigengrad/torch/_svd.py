@@ -11,7 +11,7 @@ from .._backend import diag_embed
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
 from ._eig import prepare
-from ._function import check_finite, flagged, host, plain_mode, readable, save_outputs, scaled, unscaled
+from ._function import check_finite, check_tangent, flagged, host, plain_mode, readable, save_outputs, scaled, unscaled
 
 
 def _check_cotangents(gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv):
@@ -65,6 +65,7 @@ class _Svd(torch.autograd.Function):
     def jvp(ctx, dA, *_):
         U, s, Vh = ctx.saved_tensors
         same, zero = rules.svd_clusters(s, ctx.rtol)
+        check_tangent(rules.svd_coupling_defect, (U, Vh.mH, dA, same, zero), ctx.gauge, "svd")
         return rules.svd_jvp(U, s, Vh.mH, dA, *rules.gap_factors(s, same, zero))
 
 
