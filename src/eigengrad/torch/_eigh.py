@@ -94,17 +94,20 @@ class _GEigh(torch.autograd.Function):
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, _, ctx.rtol, ctx.gauge = inputs
-        save_outputs(ctx, output)
+        A, _, ctx.rtol, ctx.gauge = inputs
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*output, A)  # A: V^H A V for exact double backward at clusters
+        ctx.save_for_forward(*output)
 
     @staticmethod
     def backward(ctx, wbar, Vbar):
-        w, V = ctx.saved_tensors
+        w, V, A = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
         wbar0 = wbar
         wbar, X = _cotangents(w, V, wbar, Vbar)
         _check_cotangents(w, None if Vbar is None else X, wbar0, same, ctx.gauge, "eigh(A, B)")
-        Abar, Bbar = rules.geigh_vjp(w, V, wbar, X, inverse_gaps(w, same), same)
+        L = V.mH @ herm(A) @ V if has_clusters(same) else None
+        Abar, Bbar = rules.geigh_vjp(w, V, wbar, X, inverse_gaps(w, same), same, L)
         return Abar, Bbar, None, None
 
     @staticmethod
