@@ -110,12 +110,22 @@ def cluster_spread(wbar: Array, same: Array) -> Array:
     return xp.max(xp.where(same, d, xp.zeros_like(d)), axis=(-2, -1))
 
 
-def coupling_defect(P: Array, same: Array) -> tuple[Array, Array]:
+def resolved_pairs(w: Array, same: Array) -> Array:
+    """Pairs ``i != j`` of one cluster whose eigenvalues are resolved, ``|w_i - w_j| > eps^(3/4) max|w|``
+    (between round-off and the default cluster tolerance ``eps^(1/2)``): close but distinct, so their
+    eigenvectors have derivatives, which the rules do not take. Below that the pair is degenerate to
+    working precision and only functions of the whole cluster have derivatives."""
+    xp = namespace(w)
+    w = stop_gradient(w)
+    gap = xp.abs(w[..., :, None] - w[..., None, :])
+    return same & (gap > eps(w) ** 0.75 * xp.max(xp.abs(w), axis=-1)[..., None, None])
+
+
+def coupling_defect(P: Array, w: Array, same: Array) -> tuple[Array, Array]:
     """``(defect, scale)`` of a tangent ``P`` in the eigenbasis (``V^H dA V``, ``V^{-1} dA V``): the
-    largest ``|P_ij|`` with ``i != j`` in one cluster, which the forward rules drop (exact only for
-    functions of whole cluster subspaces), and ``max|P|``, per matrix."""
+    largest ``|P_ij|`` over :func:`resolved_pairs` of one cluster, the coupling that the forward rules
+    drop, and ``max|P|``, per matrix."""
     xp = namespace(P)
-    n = P.shape[-1]
-    off = same & ~xp.astype(xp.eye(n, dtype=xp.int8), xp.bool)
     size = xp.abs(P)
-    return xp.max(xp.where(off, size, xp.zeros_like(size)), axis=(-2, -1)), xp.max(size, axis=(-2, -1))
+    on = resolved_pairs(w, same)
+    return xp.max(xp.where(on, size, xp.zeros_like(size)), axis=(-2, -1)), xp.max(size, axis=(-2, -1))

@@ -10,7 +10,7 @@ normalisation demands (zero for the standard problem, ``-½ V^H dB V`` for the g
 
 from __future__ import annotations
 
-from .._backend import Array, diag_embed, diagonal, herm, mH, mT, namespace, real, stop_gradient
+from .._backend import Array, diag_embed, diagonal, herm, is_complex, mH, mT, namespace, real, stop_gradient
 from .clusters import like
 
 
@@ -32,19 +32,22 @@ def eigh_vjp(w: Array, V: Array, wbar: Array, Xs: Array | None, F: Array | None)
 
 def cluster_values(w: Array, L: Array | None, same: Array) -> Array:
     """``diag(w)`` in value, for the generalized rules' ``Λ``; with ``L = V^H A V`` (``= diag(w)`` up to
-    rounding) its derivative also carries ``dL`` on the off-diagonal of cluster blocks.
+    rounding) its derivative on the blocks of clusters with several members is ``dL`` instead of
+    ``diag(dw)``.
 
-    Inside a cluster the eigenvalues move as the eigenvalues of the block ``Q = V_c^H (dA - λ dB) V_c``,
-    not as its diagonal; the first-order rules need only ``diag(w)``, but their derivatives (second
-    derivatives of a cluster sum with respect to ``B``: the term ``tr(PB_cc Q_cc)``) need the whole
-    block. ``L`` is None when no cluster has two members (then ``diag(w)`` is exact)."""
+    Inside a cluster the eigenvalues move as the eigenvalues of the block ``Q = V_c^H (dA - λ dB) V_c``
+    (``= dL`` there), not as its diagonal; the first-order rules need only ``diag(w)``, but their
+    derivatives (second derivatives of a cluster sum with respect to ``B``: the term
+    ``tr(PB_cc Q_cc)``) need the whole block, and taking it all from ``L`` keeps the cotangent of
+    ``w`` in a second-order pass even on each cluster (no false report). ``L`` is None when no
+    cluster has two members (then ``diag(w)`` is exact)."""
     xp = namespace(w)
-    W = diag_embed(w if L is None else like(w, L))
     if L is None:
-        return W
-    n = w.shape[-1]
-    off = same & ~xp.astype(xp.eye(n, dtype=xp.int8), xp.bool)
-    return W + xp.where(off, L - stop_gradient(L), xp.zeros_like(L))
+        return diag_embed(w)
+    multi = xp.sum(xp.astype(same, L.real.dtype if is_complex(L) else L.dtype), axis=-1) > 1
+    block = same & multi[..., None, :]
+    W = diag_embed(like(xp.where(multi, stop_gradient(w), w), L))
+    return W + xp.where(block, L - stop_gradient(L), xp.zeros_like(L))
 
 
 def geigh_jvp(

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .._backend import Array, astype, diag_embed, diagonal, imag, is_complex, mH, namespace, real, stop_gradient
-from .clusters import inverse_gaps, like, skew_defect, sorted_clusters, tolerance
+from .._backend import Array, astype, diag_embed, diagonal, eps, imag, is_complex, mH, namespace, real, stop_gradient
+from .clusters import inverse_gaps, like, resolved_pairs, skew_defect, sorted_clusters, tolerance
 
 Hook = Callable[[str, Array], Array]
 
@@ -160,23 +160,27 @@ def value_defects(sbar: Array, same: Array, zero: Array) -> tuple[Array, Array, 
     return spread, at_zero, xp.max(xp.abs(sbar), axis=-1)
 
 
-def svd_coupling_defect(U: Array, V: Array, dA: Array, same: Array, zero: Array) -> tuple[Array, Array]:
-    """``(defect, scale)`` of a tangent ``dA`` (per matrix) for the forward rule: the parts it drops,
-    ``|dP + dP^H|/2`` between different pairs of one cluster (``dP = U^H dA V``), all of ``dP`` on the
-    zero cluster, and the complement columns ``(I - UU^H) dA v_i``, ``(I - VV^H) dA^H u_i`` of zero
-    singular values; ``scale = max|dP|``."""
+def svd_coupling_defect(
+    U: Array, s: Array, V: Array, dA: Array, same: Array, zero: Array
+) -> tuple[Array, Array]:
+    """``(defect, scale)`` of a tangent ``dA`` (per matrix) for the forward rule: the parts it drops
+    where the derivative exists, ``|dP + dP^H|/2`` between resolved pairs of one cluster
+    (``clusters.resolved_pairs``; ``dP = U^H dA V``), ``dP`` between resolved small singular values of
+    the zero cluster, and the complement columns ``(I - UU^H) dA v_i``, ``(I - VV^H) dA^H u_i`` of
+    resolved nonzero ones there; ``scale = max|dP|``."""
     xp = namespace(U)
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
     dA = astype(dA, U.dtype)
     dAV = dA @ V
     dP = mH(U) @ dAV
     zz = zero[..., :, None] & zero[..., None, :]
-    off = same & ~zz & ~xp.astype(xp.eye(k, dtype=xp.int8), xp.bool)
+    on = resolved_pairs(s, same)
     size = xp.abs(dP)
-    pieces = [xp.where(off, xp.abs(dP + mH(dP)) / 2, xp.zeros_like(size)), xp.where(zz, size, xp.zeros_like(size))]
+    pieces = [xp.where(on & ~zz, xp.abs(dP + mH(dP)) / 2, xp.zeros_like(size)), xp.where(on & zz, size, xp.zeros_like(size))]
     defect = xp.max(xp.stack([xp.max(p, axis=(-2, -1)) for p in pieces]), axis=0)
+    nonzero = zero & (stop_gradient(s) > eps(s) ** 0.75 * xp.max(stop_gradient(s), axis=-1, keepdims=True))
     for R, extra in ((dAV - U @ dP, m > k), (mH(dA) @ U - V @ mH(dP), n > k)):
         if extra:
             r = xp.sqrt(xp.sum(xp.abs(R) ** 2, axis=-2))
-            defect = xp.maximum(defect, xp.max(xp.where(zero, r, xp.zeros_like(r)), axis=-1))
+            defect = xp.maximum(defect, xp.max(xp.where(nonzero, r, xp.zeros_like(r)), axis=-1))
     return defect, xp.max(size, axis=(-2, -1))

@@ -57,8 +57,8 @@ def _split(T):
     return T[..., :n, :], T[..., n:, :]
 
 
-def _coupling(V, Vinv, dA, same):
-    return coupling_defect(Vinv @ (dA.astype(V.dtype) @ V), same)
+def _coupling(w, V, Vinv, dA, same):
+    return coupling_defect(Vinv @ (dA.astype(V.dtype) @ V), w, same)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
@@ -73,7 +73,7 @@ def _eig_jvp(rtol, gauge, left, primals, tangents):
     w, V = out[0], out[-1]
     Vinv, same, F, conditioning = _factors(w, V, rtol, mH(out[1]) if left else None)
     _warn_conditioning(w, conditioning, rtol, "eig")
-    check_tangent(_coupling, (V, Vinv, dA, same), gauge, "eig")
+    check_tangent(_coupling, (w, V, Vinv, dA, same), gauge, "eig")
 
     W = jnp.concatenate([V, out[1]], axis=-2) if left else V
 
@@ -103,7 +103,7 @@ def _eigvals_jvp(rtol, gauge, primals, tangents):
     w, V = _eig(A, rtol, gauge, False)  # values and vectors of one solve, so they match
     Vinv, same, _, conditioning = _factors(w, V, rtol)
     _warn_conditioning(w, conditioning, rtol, "eigvals")
-    check_tangent(_coupling, (V, Vinv, dA, same), gauge, "eigvals", values=True)
+    check_tangent(_coupling, (w, V, Vinv, dA, same), gauge, "eigvals", values=True)
     dw = _eigvals_tangent(V, Vinv, dA)
     return w, probe(dw, w, V, same, kind="eig_values", mode=gauge, routine="eigvals")
 

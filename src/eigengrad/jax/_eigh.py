@@ -17,12 +17,12 @@ from ._probe import check_tangent, probe
 from ._values import as_array, concrete, scale_exponent, scaled, unscaled
 
 
-def _coupling(V, dA, same):
-    return coupling_defect(mH(V) @ dA @ V, same)
+def _coupling(w, V, dA, same):
+    return coupling_defect(mH(V) @ dA @ V, w, same)
 
 
 def _pencil_coupling(w, V, dA, dB, same):
-    return coupling_defect(mH(V) @ dA @ V - (mH(V) @ dB @ V) * w[..., None, :], same)
+    return coupling_defect(mH(V) @ dA @ V - (mH(V) @ dB @ V) * w[..., None, :], w, same)
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
@@ -35,7 +35,7 @@ def _eigh_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     w, V = _eigh(A, rtol, gauge)
     same = sorted_clusters(w, rtol)
-    check_tangent(_coupling, (V, dA, same), gauge, "eigh")
+    check_tangent(_coupling, (w, V, dA, same), gauge, "eigh")
     dw, dV = rules.eigh_jvp(w, V, dA, inverse_gaps(w, same))
     dw = probe(dw, w, V, same, kind="values", mode=gauge, routine="eigh")
     dV = probe(dV, w, V, same, kind="vectors", mode=gauge, routine="eigh")
@@ -52,7 +52,7 @@ def _eigvalsh_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     w, V = _eigh(A, rtol, gauge)
     same = sorted_clusters(w, rtol)
-    check_tangent(_coupling, (V, dA, same), gauge, "eigvalsh", values=True)
+    check_tangent(_coupling, (w, V, dA, same), gauge, "eigvalsh", values=True)
     dw = jnp.real(jnp.sum(jnp.conj(V) * (dA @ V), axis=-2))  # Re diag(V^H dA V), one product
     return w, probe(dw, w, V, same, kind="values", mode=gauge, routine="eigvalsh")
 

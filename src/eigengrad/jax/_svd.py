@@ -48,7 +48,7 @@ def _svd_jvp(rtol, gauge, primals, tangents):
     U, s, Vh = _svd(A, rtol, gauge)
     same, zero, stacked, Fm, G, sinv = _factors(s, rtol)
     V = _mH(Vh)
-    check_tangent(rules.svd_coupling_defect, (U, V, dA, same, zero), gauge, "svd")
+    check_tangent(rules.svd_coupling_defect, (U, s, V, dA, same, zero), gauge, "svd")
 
     def hook(kind, t):
         if kind == "svd":
@@ -73,7 +73,7 @@ def _svdvals_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     U, s, Vh = _svd(A, rtol, gauge)  # values and vectors of one solve, so they match
     same, zero, stacked = _factors(s, rtol)[:3]
-    check_tangent(rules.svd_coupling_defect, (U, _mH(Vh), dA, same, zero), gauge, "svdvals", values=True)
+    check_tangent(rules.svd_coupling_defect, (U, s, _mH(Vh), dA, same, zero), gauge, "svdvals", values=True)
     ds = jnp.real(jnp.sum(jnp.conj(U) * (dA.astype(U.dtype) @ jnp.conj(jnp.swapaxes(Vh, -1, -2))), axis=-2))
     return s, probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svdvals")
 

@@ -86,8 +86,8 @@ class _Eig(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, dA, *_):
         w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
-        check_tangent(lambda V, Vinv, dA, same: coupling_defect(Vinv @ (dA.to(V.dtype) @ V), same),
-                      (V, Vinv, dA, same), ctx.gauge, "eig")
+        check_tangent(lambda w, V, Vinv, dA, same: coupling_defect(Vinv @ (dA.to(V.dtype) @ V), w, same),
+                      (w, V, Vinv, dA, same), ctx.gauge, "eig")
         dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=ctx.left)
         return (dw, dVL.contiguous(), dV.contiguous()) if ctx.left else (dw, dV)
 

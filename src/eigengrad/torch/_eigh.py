@@ -50,7 +50,7 @@ def _cotangents(w, V, wbar, Vbar):
 
 
 def _pencil_coupling(w, V, dA, dB, same):
-    return coupling_defect(V.mH @ dA @ V - (V.mH @ dB @ V) * w[..., None, :], same)
+    return coupling_defect(V.mH @ dA @ V - (V.mH @ dB @ V) * w[..., None, :], w, same)
 
 
 class _Eigh(torch.autograd.Function):
@@ -81,7 +81,7 @@ class _Eigh(torch.autograd.Function):
         w, V = ctx.saved_tensors
         same = sorted_clusters(w, ctx.rtol)
         dA = herm(dA)
-        check_tangent(lambda V, dA, same: coupling_defect(V.mH @ dA @ V, same), (V, dA, same), ctx.gauge, "eigh")
+        check_tangent(lambda w, V, dA, same: coupling_defect(V.mH @ dA @ V, w, same), (w, V, dA, same), ctx.gauge, "eigh")
         return rules.eigh_jvp(w, V, dA, inverse_gaps(w, same))
 
 

@@ -65,7 +65,7 @@ class _Svd(torch.autograd.Function):
     def jvp(ctx, dA, *_):
         U, s, Vh = ctx.saved_tensors
         same, zero = rules.svd_clusters(s, ctx.rtol)
-        check_tangent(rules.svd_coupling_defect, (U, Vh.mH, dA, same, zero), ctx.gauge, "svd")
+        check_tangent(rules.svd_coupling_defect, (U, s, Vh.mH, dA, same, zero), ctx.gauge, "svd")
         return rules.svd_jvp(U, s, Vh.mH, dA, *rules.gap_factors(s, same, zero))
 
 
