@@ -22,7 +22,10 @@ def default_rtol(x: Array) -> float:
 def resolve_rtol(rtol: float | None, x: Array) -> float:
     if rtol is None:
         return default_rtol(x)
-    rtol = float(rtol)
+    try:
+        rtol = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"cluster_rtol must be a finite number >= 0, got {rtol!r}") from None
     if not (rtol >= 0.0 and math.isfinite(rtol)):
         raise ValueError(f"cluster_rtol must be a finite number >= 0, got {rtol!r}")
     return rtol
