@@ -143,6 +143,9 @@ def eig(A, left: bool = False, *, cluster_rtol: float | None = None, gauge: str 
     (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit`` it warns). A nearly defective
     ``A`` gets a :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.jax.eigh`.
+
     >>> import jax.numpy as jnp, eigengrad.jax as ej
     >>> w, V = ej.eig(jnp.array([[2.0, 1.0], [0.0, 3.0]]))
     >>> [complex(x) for x in w]

@@ -150,6 +150,14 @@ def eigh(A, B=None, *, cluster_rtol: float | None = None, gauge: str = "raise"):
     (``gauge="raise"``), warns (``"warn"``), or is accepted (``"ignore"``); under ``jit`` the check
     warns through ``jax.debug.callback``.
 
+    Input: a dense float32/float64/complex64/complex128 array (integer and half precision inputs,
+    sparse matrices, non-finite entries and malformed options raise an error naming the argument).
+    Homogeneity is exploited: matrices with entries outside ``2^±(emax/8)`` (always under ``jit``)
+    are rescaled by a power of two, exactly, so every scale from the bottom to the top of the range
+    is accurate; results beyond the range raise ``OverflowError``. Empty inputs give empty results.
+    Forward mode warns (:class:`eigengrad.errors.GaugeWarning`, eagerly) when a tangent couples two
+    resolved members of one cluster, a coupling the rule drops.
+
     >>> import jax.numpy as jnp, eigengrad.jax as ej
     >>> w, V = ej.eigh(jnp.array([[2.0, 1.0], [1.0, 2.0]]))
     >>> [round(float(x), 6) for x in w]

@@ -110,6 +110,9 @@ def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, ga
     :class:`eigengrad.errors.GaugeError` (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit``
     they warn), naming the phase, cluster or zero singular value at fault.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.jax.eigh`.
+
     >>> import jax.numpy as jnp, eigengrad.jax as ej
     >>> U, s, Vh = ej.svd(jnp.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]))
     >>> [float(x) for x in s]

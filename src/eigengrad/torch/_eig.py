@@ -123,6 +123,9 @@ def eig(A: torch.Tensor, left: bool = False, *, cluster_rtol: float | None = Non
     skipped under ``vmap``). A nearly defective ``A`` gets a
     :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.torch.eigh`.
+
     >>> import torch, eigengrad.torch as et
     >>> w, V = et.eig(torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64))
     >>> w.tolist()

@@ -175,6 +175,15 @@ def eigh(A: torch.Tensor, B: torch.Tensor | None = None, *, cluster_rtol: float 
     double backward, forward-mode AD and ``torch.func`` (the gauge check is skipped inside
     ``torch.func`` transforms, whose values cannot be read).
 
+    Input: a dense (strided) float32/float64/complex64/complex128 tensor with values (integer and
+    half precision dtypes, sparse layouts, meta tensors, non-finite entries and malformed options
+    raise an error naming the argument). Matrices with entries outside ``2^±(emax/8)`` are rescaled
+    by a power of two, exactly (not under ``vmap``); results beyond the range raise
+    ``OverflowError``. Empty inputs use PyTorch's own routine (empty gradients). The gauge checks
+    step aside under ``vmap`` and legacy batching (``jacobian(vectorize=True)``). Forward mode warns
+    (:class:`eigengrad.errors.GaugeWarning`) when a tangent couples two resolved members of one
+    cluster, a coupling the rule drops.
+
     >>> import torch, eigengrad.torch as et
     >>> w, V = et.eigh(torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64))
     >>> w.tolist()

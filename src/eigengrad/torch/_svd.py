@@ -88,6 +88,9 @@ def svd(A: torch.Tensor, full_matrices: bool = False, *, cluster_rtol: float | N
     :class:`eigengrad.errors.GaugeError` in ``backward`` (``gauge="raise"``; ``"warn"``, ``"ignore"``;
     skipped under ``vmap``), naming the phase, cluster or zero singular value at fault.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.torch.eigh`.
+
     >>> import torch, eigengrad.torch as et
     >>> U, s, Vh = et.svd(torch.tensor([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]], dtype=torch.float64))
     >>> s.tolist()
