@@ -16,16 +16,8 @@ blind to them have a derivative, and that derivative is what these rules return.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from .._backend import Array, astype, diag_embed, diagonal, eps, imag, is_complex, mH, namespace, real, stop_gradient
 from .clusters import inverse_gaps, like, resolved_pairs, skew_defect, sorted_clusters, tolerance
-
-Hook = Callable[[str, Array], Array]
-
-
-def _identity(kind: str, t: Array) -> Array:
-    return t
 
 
 def svd_clusters(s: Array, rtol: float) -> tuple[Array, Array]:
@@ -52,10 +44,9 @@ def gap_factors(s: Array, same: Array, zero: Array) -> tuple[Array, Array, Array
 
 def svd_jvp_core(
     U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array
-) -> tuple[Array, Array, Array | None, Array | None]:
-    """First stage of :func:`svd_jvp`: ``(O = [Ωu; Ωv], ds, Ru, Rv)`` with the complement parts
+) -> tuple[Array, Array, Array, Array | None, Array | None]:
+    """First stage of :func:`svd_jvp`: ``(Ωu, Ωv, ds, Ru, Rv)`` with the complement parts
     ``Ru = (I - UU^H) dA V S⁺`` (None if ``m == k``) and ``Rv = (I - VV^H) dA^H U S⁺`` (None if ``n == k``)."""
-    xp = namespace(U)
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
     dA = astype(dA, U.dtype)
     dAV = dA @ V
@@ -65,31 +56,28 @@ def svd_jvp_core(
     sinv = like(sinv, dP)
     Ru = (dAV - U @ dP) * sinv[..., None, :] if m > k else None
     Rv = (mH(dA) @ U - V @ mH(dP)) * sinv[..., None, :] if n > k else None
-    return xp.concat([H + K, H - K], axis=-2), real(diagonal(dP)), Ru, Rv
+    return H + K, H - K, real(diagonal(dP)), Ru, Rv
 
 
-def svd_jvp_vectors(U: Array, V: Array, O: Array, Ru: Array | None, Rv: Array | None) -> tuple[Array, Array]:
+def svd_jvp_vectors(
+    U: Array, V: Array, Ou: Array, Ov: Array, Ru: Array | None, Rv: Array | None
+) -> tuple[Array, Array]:
     """Second stage of :func:`svd_jvp`: ``dU = U Ωu + Ru``, ``dV = V Ωv + Rv``."""
-    k = U.shape[-1]
-    dU, dV = U @ O[..., :k, :], V @ O[..., k:, :]
+    dU, dV = U @ Ou, V @ Ov
     return (dU if Ru is None else dU + Ru), (dV if Rv is None else dV + Rv)
 
 
 def svd_jvp(
-    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array, *, hook: Hook = _identity
+    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array
 ) -> tuple[Array, Array, Array]:
     """``(dU, ds, dVh)``: ``dP = U^H dA V``, ``ds = Re diag dP``, ``Ωu = H + K``, ``Ωv = H - K`` with
     ``H = Fm ∘ (dP + dP^H)/2`` (rotation of a pair against the others) and ``K = G ∘ (dP - dP^H)/2``
     (relative rotation of U against V; its diagonal ``i Im dP_ii / 2s_i`` splits the phase evenly).
 
-    ``hook("svd", [Ωu; Ωv])``, ``hook("svd_null_u", dU)`` (only if ``m > k``) and
-    ``hook("svd_null_v", dV)`` (only if ``n > k``) must return their argument: a front end watches
-    their cotangents ``[U^H Ū; V^H V̄]``, ``Ū``, ``V̄``.
-    """
-    O, ds, Ru, Rv = svd_jvp_core(U, s, V, dA, Fm, G, sinv)
-    dU, dV = svd_jvp_vectors(U, V, hook("svd", O), Ru, Rv)
-    dU = dU if Ru is None else hook("svd_null_u", dU)
-    dV = dV if Rv is None else hook("svd_null_v", dV)
+    A front end that watches cotangents runs the two stages itself, with its probes on
+    ``[Ωu; Ωv]`` (cotangent ``[U^H Ū; V^H V̄]``) and on ``dU``, ``dV`` (``Ū``, ``V̄``) in between."""
+    Ou, Ov, ds, Ru, Rv = svd_jvp_core(U, s, V, dA, Fm, G, sinv)
+    dU, dV = svd_jvp_vectors(U, V, Ou, Ov, Ru, Rv)
     return dU, ds, mH(dV)
 
 

@@ -23,8 +23,17 @@ def _concrete(*xs) -> bool:
 
 # The stages of ``rules.svd_jvp`` compiled separately, with the gauge probes between them left
 # outside so that their transposes run eagerly (and can raise) in eager reverse mode.
-_jvp_core = jax.jit(rules.svd_jvp_core)
-_jvp_vectors = jax.jit(rules.svd_jvp_vectors)
+@jax.jit
+def _jvp_core(U, s, V, dA, Fm, G, sinv):
+    """``(O = [Ωu; Ωv], ds, Ru, Rv)``: the Ω blocks stacked for one probe."""
+    Ou, Ov, ds, Ru, Rv = rules.svd_jvp_core(U, s, V, dA, Fm, G, sinv)
+    return jnp.concatenate([Ou, Ov], axis=-2), ds, Ru, Rv
+
+
+@jax.jit
+def _jvp_vectors(U, V, O, Ru, Rv):
+    k = U.shape[-1]
+    return rules.svd_jvp_vectors(U, V, O[..., :k, :], O[..., k:, :], Ru, Rv)
 _mH = jax.jit(mH)
 
 
