@@ -16,7 +16,7 @@ blind to them have a derivative, and that derivative is what these rules return.
 
 from __future__ import annotations
 
-from .._backend import Array, astype, diag_embed, diagonal, eps, imag, is_complex, mH, namespace, real, stop_gradient
+from .._backend import Array, astype, diag_embed, diagonal, eps, mH, namespace, real, stop_gradient
 from .clusters import inverse_gaps, like, resolved_pairs, skew_defect, sorted_clusters, tolerance
 
 
