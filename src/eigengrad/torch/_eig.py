@@ -4,7 +4,6 @@ is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``genera
 
 from __future__ import annotations
 
-
 import torch
 
 from .. import _report, _validation
