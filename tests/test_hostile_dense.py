@@ -395,6 +395,7 @@ def _jvp(fw, f, x, dx):
     return fw.torch.func.jvp(f, (fw.asarray(x),), (fw.asarray(dx),))[1].numpy()
 
 
+@pytest.mark.slow  # JAX compilation of second-order or strict-mode graphs: 7-25 s on a loaded 2-core box
 def test_forward_mode_silent_at_exact_degeneracy_for_cluster_functions(fw):
     """Hessian-vector products (forward over reverse) of a cluster sum at an exact double eigenvalue:
     exact, and no warning."""
@@ -406,6 +407,7 @@ def test_forward_mode_silent_at_exact_degeneracy_for_cluster_functions(fw):
         check_grads(lambda a: fw.xp.sum(fw.eg.eigvalsh(fw.herm(a))[:2]), (fw.asarray(A0),), order=2)
 
 
+@pytest.mark.slow  # JAX compilation of second-order or strict-mode graphs: 7-25 s on a loaded 2-core box
 def test_pencil_hessian_of_cluster_sum_wrt_B(fw):
     """Second derivatives of w0 + w1 of eigvalsh(A, B) at an exact double eigenvalue, with respect to
     B (and A, and both with unequal weights outside the cluster), in forward and reverse mode."""
@@ -438,6 +440,7 @@ def test_torch_pencil_gradgradcheck_wrt_B():
     assert torch.autograd.gradgradcheck(f, (B,))
 
 
+@pytest.mark.slow  # JAX compilation of second-order or strict-mode graphs: 7-25 s on a loaded 2-core box
 def test_jax_second_order_reverse_of_pencils_raises_nothing():
     """vjp of grad of an eigenvalue-only pencil loss, complex and at an exact double eigenvalue: no
     GaugeError, no DegeneracyWarning, and matches central differences of the gradient."""
@@ -476,6 +479,7 @@ def test_jax_second_order_reverse_of_pencils_raises_nothing():
         assert abs(got - fd) <= 1e-6 * max(1.0, abs(fd)), (got, fd)
 
 
+@pytest.mark.slow  # JAX compilation of second-order or strict-mode graphs: 7-25 s on a loaded 2-core box
 def test_jax_strict_dtype_promotion():
     rng = np.random.default_rng(108)
     import jax
