@@ -229,3 +229,31 @@ def report_conditioning(
         ConditioningWarning,
         stacklevel=3,
     )
+
+
+def report_forward(defect: np.ndarray, scale: np.ndarray, mode: str, routine: str, values: bool = False) -> None:
+    """Forward mode cannot see the loss: warn (:class:`GaugeWarning`) when a tangent couples members
+    of one degenerate cluster, a coupling the forward rule drops (``1/(λ_j - λ_i)`` is not taken
+    inside clusters). The tangents returned are then exact only for functions of whole clusters."""
+    if mode == "ignore":
+        return
+    defect, scale = np.asarray(defect), np.asarray(scale)
+    tol = gauge_tolerance(defect.dtype)
+    rel = defect / np.where(scale > 0, scale, 1.0)
+    if not np.any(rel > tol):
+        return
+    what = (
+        "the tangents of individual eigen- or singular values inside the cluster are one directional "
+        "derivative among many (only their sum over the cluster is exact)" if values else
+        "the tangents returned omit that rotation (and the splitting of the cluster's values): they are "
+        "exact only for functions of whole clusters (projectors, cluster sums, U diag(f(s)) Vh with f "
+        "constant on the cluster), not for one eigen- or singular vector of the cluster"
+    )
+    warnings.warn(
+        f"{routine} (forward mode): the tangent couples members of a degenerate cluster (relative size "
+        f"{float(np.max(rel)):.2e}, tolerance {tol:.1e}); {what}. Forward mode cannot check the function "
+        "being differentiated (reverse mode does, and raises for a gauge-dependent one). Use a smaller "
+        "cluster_rtol if the values are only close, or gauge='ignore' to silence this.",
+        GaugeWarning,
+        stacklevel=3,
+    )

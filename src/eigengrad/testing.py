@@ -134,7 +134,7 @@ def check_grads(
     ``f`` takes arrays (JAX) or tensors (PyTorch) and returns an array or a tuple/pytree of arrays,
     real or complex. Real and imaginary parts of complex inputs are perturbed together along a
     random complex direction. Raises ``AssertionError`` with the numbers when a derivative is off
-    by more than ``atol + rtol * scale``; ``rtol`` defaults to ``1e-6`` in double precision and
+    by more than ``atol + rtol * scale``, or when any of them is not finite (NaN, inf); ``rtol`` defaults to ``1e-6`` in double precision and
     ``2e-2`` in single. Forward and reverse mode must agree to ``transpose_rtol`` (default
     ``1e3 * eps``; pass about ``eps * κ`` for ill-conditioned problems such as a non-normal ``eig``).
     ``order=2`` checks the derivative of the gradient (Hessian-vector products).
@@ -152,9 +152,25 @@ def check_grads(
     """
     args = list(args)
     ad = _Adapter(_framework(args))
+    if order not in (1, 2):
+        raise ValueError(f"check_grads: order must be 1 or 2, got {order!r}")
+    if not modes or any(m not in ("fwd", "rev") for m in modes):
+        raise ValueError(f"check_grads: modes must be a non-empty subset of ('fwd', 'rev'), got {modes!r}")
+    if int(n_directions) < 1:
+        raise ValueError(f"check_grads: n_directions must be >= 1, got {n_directions!r}")
+    floating = [i for i, a in enumerate(args) if hasattr(a, "dtype") and ad.is_float(a)]
     if argnums is None:
-        argnums = [i for i, a in enumerate(args) if hasattr(a, "dtype") and ad.is_float(a)]
+        argnums = floating
+        if not argnums:
+            raise TypeError(
+                "check_grads: no floating-point argument to differentiate (dtypes: "
+                + ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in args)
+                + "); pass float or complex arrays, e.g. x.astype(float) / x.double()"
+            )
     argnums = list(argnums)
+    for i in argnums:
+        if not 0 <= i < len(args) or i not in floating:
+            raise ValueError(f"check_grads: argnums entry {i} is not a floating-point argument of the {len(args)} given")
     dtype_names = [str(args[i].dtype) for i in argnums]
     single = any(("float32" in d) or ("complex64" in d) for d in dtype_names)
     eps = float(np.finfo(np.float32 if single else np.float64).eps)
@@ -180,9 +196,6 @@ def check_grads(
         return check_grads(grad_s, xs, order=1, modes=modes, n_directions=n_directions, step=step,
                            richardson=richardson, rtol=rtol, atol=atol, transpose_rtol=transpose_rtol,
                            seed=seed + 1)
-    if order != 1:
-        raise ValueError(f"check_grads: order must be 1 or 2, got {order}")
-
     scale_x = max(1.0, max(float(np.max(np.abs(np.asarray(_to_numpy(x))))) if np.size(_to_numpy(x)) else 0.0 for x in xs))
     h = step if step is not None else (eps ** (1 / 5) if richardson else eps ** (1 / 3)) * scale_x
     result = GradCheck(errors={m: 0.0 for m in modes})
@@ -215,6 +228,13 @@ def check_grads(
         # a thousandth of its largest possible size ‖∇s‖‖d‖ rather than against itself.
         ref = 1e-3 * ad.norm(g) * ad.norm(ds) if g is not None else 0.0
         scale = max(abs(fd), *(abs(v) for v in got.values()), ref, 1e-300)
+        values = {"finite difference": fd, **{f"{m}-mode derivative": v for m, v in got.items()}}
+        bad = [k for k, v in values.items() if not np.isfinite(v)]
+        if bad:  # a NaN compares False with every tolerance: fail explicitly
+            raise AssertionError(
+                "check_grads: non-finite " + ", ".join(f"{k} ({values[k]})" for k in bad)
+                + (" (the function is not finite near the point)" if not np.isfinite(fd) else "")
+            )
         for m, v in got.items():
             err = abs(v - fd) / max(scale, noise)
             result.errors[m] = max(result.errors[m], err)
@@ -227,7 +247,7 @@ def check_grads(
             tscale = max(scale, ad.norm(us) * ad.norm(jd))  # |⟨u, J d⟩| <= ‖u‖ ‖J d‖
             terr = abs(got["fwd"] - got["rev"]) / tscale
             result.transpose_error = max(result.transpose_error, terr)
-            if terr > (1e3 * eps if transpose_rtol is None else transpose_rtol):
+            if not terr <= (1e3 * eps if transpose_rtol is None else transpose_rtol):  # NaN fails too
                 raise AssertionError(
                     f"check_grads: forward ({got['fwd']:.15g}) and reverse ({got['rev']:.15g}) modes "
                     f"are not transposes of each other (relative difference {terr:.2e})"

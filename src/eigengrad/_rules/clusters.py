@@ -22,7 +22,10 @@ def default_rtol(x: Array) -> float:
 def resolve_rtol(rtol: float | None, x: Array) -> float:
     if rtol is None:
         return default_rtol(x)
-    rtol = float(rtol)
+    try:
+        rtol = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"cluster_rtol must be a finite number >= 0, got {rtol!r}") from None
     if not (rtol >= 0.0 and math.isfinite(rtol)):
         raise ValueError(f"cluster_rtol must be a finite number >= 0, got {rtol!r}")
     return rtol
@@ -79,6 +82,12 @@ def inverse_gaps(w: Array, same: Array) -> Array:
     return xp.where(same, 0.0, 1 / xp.where(same, 1.0, diff))
 
 
+def like(x: Array, y: Array) -> Array:
+    """``x`` in ``y``'s dtype (a real gap matrix or weight before it multiplies a complex one): JAX's
+    strict dtype promotion mixes no real and complex operands."""
+    return x if x.dtype == y.dtype else namespace(x).astype(x, y.dtype)
+
+
 def skew_part(X: Array) -> Array:
     """``(X - X^H) / 2``: the only part of ``X = V^H V̄`` that the Hermitian rules use."""
     return (X - mH(X)) / 2
@@ -102,3 +111,24 @@ def cluster_spread(wbar: Array, same: Array) -> Array:
     wbar = real(wbar)
     d = xp.abs(wbar[..., :, None] - wbar[..., None, :])
     return xp.max(xp.where(same, d, xp.zeros_like(d)), axis=(-2, -1))
+
+
+def resolved_pairs(w: Array, same: Array) -> Array:
+    """Pairs ``i != j`` of one cluster whose eigenvalues are resolved, ``|w_i - w_j| > eps^(3/4) max|w|``
+    (between round-off and the default cluster tolerance ``eps^(1/2)``): close but distinct, so their
+    eigenvectors have derivatives, which the rules do not take. Below that the pair is degenerate to
+    working precision and only functions of the whole cluster have derivatives."""
+    xp = namespace(w)
+    w = stop_gradient(w)
+    gap = xp.abs(w[..., :, None] - w[..., None, :])
+    return same & (gap > eps(w) ** 0.75 * xp.max(xp.abs(w), axis=-1)[..., None, None])
+
+
+def coupling_defect(P: Array, w: Array, same: Array) -> tuple[Array, Array]:
+    """``(defect, scale)`` of a tangent ``P`` in the eigenbasis (``V^H dA V``, ``V^{-1} dA V``): the
+    largest ``|P_ij|`` over :func:`resolved_pairs` of one cluster, the coupling that the forward rules
+    drop, and ``max|P|``, per matrix."""
+    xp = namespace(P)
+    size = xp.abs(P)
+    on = resolved_pairs(w, same)
+    return xp.max(xp.where(on, size, xp.zeros_like(size)), axis=(-2, -1)), xp.max(size, axis=(-2, -1))

@@ -16,16 +16,8 @@ blind to them have a derivative, and that derivative is what these rules return.
 
 from __future__ import annotations
 
-from typing import Callable
-
-from .._backend import Array, astype, diag_embed, diagonal, imag, is_complex, mH, namespace, real, stop_gradient
-from .clusters import inverse_gaps, skew_defect, sorted_clusters, tolerance
-
-Hook = Callable[[str, Array], Array]
-
-
-def _identity(kind: str, t: Array) -> Array:
-    return t
+from .._backend import Array, astype, diag_embed, diagonal, eps, mH, namespace, real, stop_gradient
+from .clusters import inverse_gaps, like, resolved_pairs, skew_defect, sorted_clusters, tolerance
 
 
 def svd_clusters(s: Array, rtol: float) -> tuple[Array, Array]:
@@ -52,43 +44,40 @@ def gap_factors(s: Array, same: Array, zero: Array) -> tuple[Array, Array, Array
 
 def svd_jvp_core(
     U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array
-) -> tuple[Array, Array, Array | None, Array | None]:
-    """First stage of :func:`svd_jvp`: ``(O = [Ωu; Ωv], ds, Ru, Rv)`` with the complement parts
+) -> tuple[Array, Array, Array, Array | None, Array | None]:
+    """First stage of :func:`svd_jvp`: ``(Ωu, Ωv, ds, Ru, Rv)`` with the complement parts
     ``Ru = (I - UU^H) dA V S⁺`` (None if ``m == k``) and ``Rv = (I - VV^H) dA^H U S⁺`` (None if ``n == k``)."""
-    xp = namespace(U)
     m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
     dA = astype(dA, U.dtype)
     dAV = dA @ V
     dP = mH(U) @ dAV
-    H = Fm * (dP + mH(dP)) / 2
-    K = G * (dP - mH(dP)) / 2
+    H = like(Fm, dP) * (dP + mH(dP)) / 2
+    K = like(G, dP) * (dP - mH(dP)) / 2
+    sinv = like(sinv, dP)
     Ru = (dAV - U @ dP) * sinv[..., None, :] if m > k else None
     Rv = (mH(dA) @ U - V @ mH(dP)) * sinv[..., None, :] if n > k else None
-    return xp.concat([H + K, H - K], axis=-2), real(diagonal(dP)), Ru, Rv
+    return H + K, H - K, real(diagonal(dP)), Ru, Rv
 
 
-def svd_jvp_vectors(U: Array, V: Array, O: Array, Ru: Array | None, Rv: Array | None) -> tuple[Array, Array]:
+def svd_jvp_vectors(
+    U: Array, V: Array, Ou: Array, Ov: Array, Ru: Array | None, Rv: Array | None
+) -> tuple[Array, Array]:
     """Second stage of :func:`svd_jvp`: ``dU = U Ωu + Ru``, ``dV = V Ωv + Rv``."""
-    k = U.shape[-1]
-    dU, dV = U @ O[..., :k, :], V @ O[..., k:, :]
+    dU, dV = U @ Ou, V @ Ov
     return (dU if Ru is None else dU + Ru), (dV if Rv is None else dV + Rv)
 
 
 def svd_jvp(
-    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array, *, hook: Hook = _identity
+    U: Array, s: Array, V: Array, dA: Array, Fm: Array, G: Array, sinv: Array
 ) -> tuple[Array, Array, Array]:
     """``(dU, ds, dVh)``: ``dP = U^H dA V``, ``ds = Re diag dP``, ``Ωu = H + K``, ``Ωv = H - K`` with
     ``H = Fm ∘ (dP + dP^H)/2`` (rotation of a pair against the others) and ``K = G ∘ (dP - dP^H)/2``
     (relative rotation of U against V; its diagonal ``i Im dP_ii / 2s_i`` splits the phase evenly).
 
-    ``hook("svd", [Ωu; Ωv])``, ``hook("svd_null_u", dU)`` (only if ``m > k``) and
-    ``hook("svd_null_v", dV)`` (only if ``n > k``) must return their argument: a front end watches
-    their cotangents ``[U^H Ū; V^H V̄]``, ``Ū``, ``V̄``.
-    """
-    O, ds, Ru, Rv = svd_jvp_core(U, s, V, dA, Fm, G, sinv)
-    dU, dV = svd_jvp_vectors(U, V, hook("svd", O), Ru, Rv)
-    dU = dU if Ru is None else hook("svd_null_u", dU)
-    dV = dV if Rv is None else hook("svd_null_v", dV)
+    A front end that watches cotangents runs the two stages itself, with its probes on
+    ``[Ωu; Ωv]`` (cotangent ``[U^H Ū; V^H V̄]``) and on ``dU``, ``dV`` (``Ū``, ``V̄``) in between."""
+    Ou, Ov, ds, Ru, Rv = svd_jvp_core(U, s, V, dA, Fm, G, sinv)
+    dU, dV = svd_jvp_vectors(U, V, Ou, Ov, Ru, Rv)
     return dU, ds, mH(dV)
 
 
@@ -157,3 +146,29 @@ def value_defects(sbar: Array, same: Array, zero: Array) -> tuple[Array, Array, 
     spread = xp.max(xp.where(same, d, xp.zeros_like(d)), axis=(-2, -1))
     at_zero = xp.max(xp.where(zero, xp.abs(sbar), xp.zeros_like(sbar)), axis=-1)
     return spread, at_zero, xp.max(xp.abs(sbar), axis=-1)
+
+
+def svd_coupling_defect(
+    U: Array, s: Array, V: Array, dA: Array, same: Array, zero: Array
+) -> tuple[Array, Array]:
+    """``(defect, scale)`` of a tangent ``dA`` (per matrix) for the forward rule: the parts it drops
+    where the derivative exists, ``|dP + dP^H|/2`` between resolved pairs of one cluster
+    (``clusters.resolved_pairs``; ``dP = U^H dA V``), ``dP`` between resolved small singular values of
+    the zero cluster, and the complement columns ``(I - UU^H) dA v_i``, ``(I - VV^H) dA^H u_i`` of
+    resolved nonzero ones there; ``scale = max|dP|``."""
+    xp = namespace(U)
+    m, k, n = U.shape[-2], U.shape[-1], V.shape[-2]
+    dA = astype(dA, U.dtype)
+    dAV = dA @ V
+    dP = mH(U) @ dAV
+    zz = zero[..., :, None] & zero[..., None, :]
+    on = resolved_pairs(s, same)
+    size = xp.abs(dP)
+    pieces = [xp.where(on & ~zz, xp.abs(dP + mH(dP)) / 2, xp.zeros_like(size)), xp.where(on & zz, size, xp.zeros_like(size))]
+    defect = xp.max(xp.stack([xp.max(p, axis=(-2, -1)) for p in pieces]), axis=0)
+    nonzero = zero & (stop_gradient(s) > eps(s) ** 0.75 * xp.max(stop_gradient(s), axis=-1, keepdims=True))
+    for R, extra in ((dAV - U @ dP, m > k), (mH(dA) @ U - V @ mH(dP), n > k)):
+        if extra:
+            r = xp.sqrt(xp.sum(xp.abs(R) ** 2, axis=-2))
+            defect = xp.maximum(defect, xp.max(xp.where(nonzero, r, xp.zeros_like(r)), axis=-1))
+    return defect, xp.max(size, axis=(-2, -1))

@@ -12,8 +12,9 @@ import numpy as np
 from .. import _report, _validation
 from .._backend import mH
 from .._rules import eig as rules
-from .._rules.clusters import inverse_gaps, resolve_rtol
-from ._probe import probe
+from .._rules.clusters import coupling_defect, inverse_gaps, resolve_rtol
+from ._probe import check_tangent, probe
+from ._values import as_array, scale_exponent, scaled, unscaled
 
 
 def _concrete(*xs) -> bool:
@@ -56,6 +57,10 @@ def _split(T):
     return T[..., :n, :], T[..., n:, :]
 
 
+def _coupling(w, V, Vinv, dA, same):
+    return coupling_defect(Vinv @ (dA.astype(V.dtype) @ V), w, same)
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
 def _eig(A, rtol, gauge, left):
     return _solve(A, left)
@@ -68,6 +73,7 @@ def _eig_jvp(rtol, gauge, left, primals, tangents):
     w, V = out[0], out[-1]
     Vinv, same, F, conditioning = _factors(w, V, rtol, mH(out[1]) if left else None)
     _warn_conditioning(w, conditioning, rtol, "eig")
+    check_tangent(_coupling, (w, V, Vinv, dA, same), gauge, "eig")
 
     W = jnp.concatenate([V, out[1]], axis=-2) if left else V
 
@@ -97,16 +103,28 @@ def _eigvals_jvp(rtol, gauge, primals, tangents):
     w, V = _eig(A, rtol, gauge, False)  # values and vectors of one solve, so they match
     Vinv, same, _, conditioning = _factors(w, V, rtol)
     _warn_conditioning(w, conditioning, rtol, "eigvals")
+    check_tangent(_coupling, (w, V, Vinv, dA, same), gauge, "eigvals", values=True)
     dw = _eigvals_tangent(V, Vinv, dA)
     return w, probe(dw, w, V, same, kind="eig_values", mode=gauge, routine="eigvals")
 
 
 def _prepare(A, routine):
-    A = jnp.asarray(A)
+    """Validated ``A`` and whether to rescale it by a power of two: always when traced, eagerly when
+    its entries lie outside ``_validation.needs_scaling``'s range (LAPACK's ``geev`` through JAX is
+    inaccurate at ``1e±150``; eigenvalues scale exactly, eigenvectors not at all)."""
+    A = as_array(A, "A", routine)
     _validation.check_matrix(A, "A", routine)
-    if _concrete(A):
-        _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
-    return A
+    if not _concrete(A):
+        return A, True
+    amax = _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
+    return A, _validation.needs_scaling(amax, A.dtype)
+
+
+def _empty(A, left):
+    """Outputs for an empty batch or ``0 x 0`` matrices (constants)."""
+    dtype = jnp.result_type(A.dtype, jnp.complex64)
+    w, V = jnp.zeros(A.shape[:-1], dtype), jnp.zeros(A.shape, dtype)
+    return (w, V, V) if left else (w, V)
 
 
 def eig(A, left: bool = False, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -125,19 +143,26 @@ def eig(A, left: bool = False, *, cluster_rtol: float | None = None, gauge: str 
     (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit`` it warns). A nearly defective
     ``A`` gets a :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.jax.eigh`.
+
     >>> import jax.numpy as jnp, eigengrad.jax as ej
     >>> w, V = ej.eig(jnp.array([[2.0, 1.0], [0.0, 3.0]]))
     >>> [complex(x) for x in w]
     [(2+0j), (3+0j)]
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "eig")
+    left = _validation.check_flag(left, "left", "eig")
+    A, scale = _prepare(A, "eig")
     rtol = resolve_rtol(cluster_rtol, A)
-    out = _eig(A, rtol, gauge, bool(left))
+    if A.size == 0:
+        return _empty(A, left)
+    e = scale_exponent(A) if scale else None
+    out = _eig(scaled(A, e) if scale else A, rtol, gauge, left)
     if left:
         w, VL, V = out
         _warn_conditioning(w, _factors(w, V, rtol, mH(VL))[3], rtol, "eig")
-    return out
+    return (unscaled(out[0], e), *out[1:]) if scale else out
 
 
 def eigvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -151,5 +176,11 @@ def eigvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
     True
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "eigvals")
-    return _eigvals(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, scale = _prepare(A, "eigvals")
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.size == 0:
+        return _empty(A, False)[0]
+    if not scale:
+        return _eigvals(A, rtol, gauge)
+    e = scale_exponent(A)
+    return unscaled(_eigvals(scaled(A, e), rtol, gauge), e)

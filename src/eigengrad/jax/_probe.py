@@ -22,8 +22,20 @@ from .._backend import diag_embed, mH
 from .._rules import eig as eig_rules
 from .._rules import svd as svd_rules
 from .._rules.clusters import cluster_spread, skew_defect
+from ._values import concrete
 
 probe_p = Primitive("eigengrad_cotangent_probe")
+
+
+def check_tangent(defect, args, mode: str, routine: str, values: bool = False) -> None:
+    """Eager forward mode: ``_report.report_forward`` on ``defect(*args)`` (NumPy), which measures the
+    couplings inside clusters that a forward rule drops. Skipped when an argument is traced (``jit``,
+    ``vmap``, and the linearisation of reverse mode, whose cotangents the probes check instead)."""
+    if mode == "ignore":
+        return
+    plain = [concrete(a) for a in args]
+    if all(p is not None for p in plain):
+        _report.report_forward(*defect(*plain), mode, routine, values)
 
 
 def probe(t, w, V, same, *, kind: str, mode: str, routine: str):

@@ -13,7 +13,8 @@ from .. import _report, _validation
 from .._backend import mH
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
-from ._probe import probe
+from ._probe import check_tangent, probe
+from ._values import as_array, scale_exponent, scaled, unscaled
 
 
 def _concrete(*xs) -> bool:
@@ -22,8 +23,17 @@ def _concrete(*xs) -> bool:
 
 # The stages of ``rules.svd_jvp`` compiled separately, with the gauge probes between them left
 # outside so that their transposes run eagerly (and can raise) in eager reverse mode.
-_jvp_core = jax.jit(rules.svd_jvp_core)
-_jvp_vectors = jax.jit(rules.svd_jvp_vectors)
+@jax.jit
+def _jvp_core(U, s, V, dA, Fm, G, sinv):
+    """``(O = [Ωu; Ωv], ds, Ru, Rv)``: the Ω blocks stacked for one probe."""
+    Ou, Ov, ds, Ru, Rv = rules.svd_jvp_core(U, s, V, dA, Fm, G, sinv)
+    return jnp.concatenate([Ou, Ov], axis=-2), ds, Ru, Rv
+
+
+@jax.jit
+def _jvp_vectors(U, V, O, Ru, Rv):
+    k = U.shape[-1]
+    return rules.svd_jvp_vectors(U, V, O[..., :k, :], O[..., k:, :], Ru, Rv)
 _mH = jax.jit(mH)
 
 
@@ -47,6 +57,7 @@ def _svd_jvp(rtol, gauge, primals, tangents):
     U, s, Vh = _svd(A, rtol, gauge)
     same, zero, stacked, Fm, G, sinv = _factors(s, rtol)
     V = _mH(Vh)
+    check_tangent(rules.svd_coupling_defect, (U, s, V, dA, same, zero), gauge, "svd")
 
     def hook(kind, t):
         if kind == "svd":
@@ -63,25 +74,36 @@ def _svd_jvp(rtol, gauge, primals, tangents):
 
 @partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def _svdvals(A, rtol, gauge):
-    return jnp.linalg.svd(A, compute_uv=False)
+    return jnp.linalg.svd(A, full_matrices=False, compute_uv=False)  # never the full U
 
 
 @_svdvals.defjvp
 def _svdvals_jvp(rtol, gauge, primals, tangents):
     (A,), (dA,) = primals, tangents
     U, s, Vh = _svd(A, rtol, gauge)  # values and vectors of one solve, so they match
+    same, zero, stacked = _factors(s, rtol)[:3]
+    check_tangent(rules.svd_coupling_defect, (U, s, _mH(Vh), dA, same, zero), gauge, "svdvals", values=True)
     ds = jnp.real(jnp.sum(jnp.conj(U) * (dA.astype(U.dtype) @ jnp.conj(jnp.swapaxes(Vh, -1, -2))), axis=-2))
-    stacked = _factors(s, rtol)[2]
     return s, probe(ds, s, U, stacked, kind="svd_values", mode=gauge, routine="svdvals")
 
 
 def _prepare(A, routine, full_matrices):
+    """Validated ``A`` and whether to rescale it by a power of two (see ``_eig._prepare``)."""
     _validation.check_thin_svd(full_matrices, routine)
-    A = jnp.asarray(A)
+    A = as_array(A, "A", routine)
     _validation.check_matrix(A, "A", routine, square=False)
-    if _concrete(A):
-        _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
-    return A
+    if not _concrete(A):
+        return A, True
+    amax = _validation.check_values(np.asarray(A), "A", routine, hermitian=False)
+    return A, _validation.needs_scaling(amax, A.dtype)
+
+
+def _empty(A):
+    """Thin SVD of an empty batch or of matrices with a zero dimension (constants)."""
+    m, n = A.shape[-2:]
+    k, batch = min(m, n), A.shape[:-2]
+    real = jnp.finfo(A.dtype).dtype
+    return jnp.zeros(batch + (m, k), A.dtype), jnp.zeros(batch + (k,), real), jnp.zeros(batch + (k, n), A.dtype)
 
 
 def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -97,14 +119,24 @@ def svd(A, full_matrices: bool = False, *, cluster_rtol: float | None = None, ga
     :class:`eigengrad.errors.GaugeError` (``gauge="raise"``; ``"warn"``, ``"ignore"``; under ``jit``
     they warn), naming the phase, cluster or zero singular value at fault.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.jax.eigh`.
+
     >>> import jax.numpy as jnp, eigengrad.jax as ej
     >>> U, s, Vh = ej.svd(jnp.array([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]]))
     >>> [float(x) for x in s]
     [4.0, 3.0]
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "svd", full_matrices)
-    return _svd(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, scale = _prepare(A, "svd", full_matrices)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.size == 0:
+        return _empty(A)
+    if not scale:
+        return _svd(A, rtol, gauge)
+    e = scale_exponent(A)
+    U, s, Vh = _svd(scaled(A, e), rtol, gauge)
+    return U, unscaled(s, e), Vh
 
 
 def svdvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
@@ -118,5 +150,11 @@ def svdvals(A, *, cluster_rtol: float | None = None, gauge: str = "raise"):
     True
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "svdvals", False)
-    return _svdvals(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, scale = _prepare(A, "svdvals", False)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.size == 0:
+        return _empty(A)[1]
+    if not scale:
+        return _svdvals(A, rtol, gauge)
+    e = scale_exponent(A)
+    return unscaled(_svdvals(scaled(A, e), rtol, gauge), e)

@@ -4,14 +4,14 @@ is exact), ``jvp`` the neutral JVP, with ``torch.func`` support through ``genera
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .. import _report, _validation
 from .._rules import eig as rules
-from .._rules.clusters import inverse_gaps, resolve_rtol
-from ._function import flagged, has_clusters, host, plain_mode, readable, save_outputs
+from .._rules.clusters import coupling_defect, inverse_gaps, resolve_rtol
+from ._function import (check_finite, check_tangent, check_tensor, flagged, has_clusters, host, plain_mode, readable, save_outputs,
+                        scale_exponent, scaled, unscaled)
+
 
 def _warn_conditioning(w, Vinv, same, rtol, routine):
     got = readable(w, Vinv, same)
@@ -84,19 +84,23 @@ class _Eig(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, dA, *_):
         w, V, Vinv, same = _Eig._factors(ctx, ctx.saved_tensors)
+        check_tangent(lambda w, V, Vinv, dA, same: coupling_defect(Vinv @ (dA.to(V.dtype) @ V), w, same),
+                      (w, V, Vinv, dA, same), ctx.gauge, "eig")
         dw, dV, dVL = rules.eig_jvp(w, V, Vinv, dA, inverse_gaps(w, same), left=ctx.left)
         return (dw, dVL.contiguous(), dV.contiguous()) if ctx.left else (dw, dV)
 
 
-def prepare(A, routine: str, square: bool = True) -> torch.Tensor:
-    if not isinstance(A, torch.Tensor):
-        raise TypeError(f"{routine}: expected a torch.Tensor, got {type(A).__name__}")
+def prepare(A, routine: str, square: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Validated ``A`` and the binary exponents to rescale it by (``scale_exponent``) when its entries
+    lie outside ``_validation.needs_scaling``'s range, else None (also under ``vmap``)."""
+    check_tensor(A, "A", routine)
     _validation.check_matrix(A, "A", routine, square=square)
     plain = readable(A)
-    if plain is not None:
-        with plain_mode():
-            _validation.check_values(plain[0].detach(), "A", routine, hermitian=False)
-    return A
+    if plain is None:
+        return A, None
+    with plain_mode():
+        amax = _validation.check_values(plain[0].detach(), "A", routine, hermitian=False)
+        return A, (scale_exponent(amax) if _validation.needs_scaling(amax, A.dtype) else None)
 
 
 def eig(A: torch.Tensor, left: bool = False, *, cluster_rtol: float | None = None,
@@ -117,19 +121,30 @@ def eig(A: torch.Tensor, left: bool = False, *, cluster_rtol: float | None = Non
     skipped under ``vmap``). A nearly defective ``A`` gets a
     :class:`eigengrad.errors.ConditioningWarning` with the condition estimate.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.torch.eigh`.
+
     >>> import torch, eigengrad.torch as et
     >>> w, V = et.eig(torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=torch.float64))
     >>> w.tolist()
     [(2+0j), (3+0j)]
     """
     _report.check_mode(gauge)
-    A = prepare(A, "eig")
+    left = _validation.check_flag(left, "left", "eig")
+    A, e = prepare(A, "eig")
     rtol = resolve_rtol(cluster_rtol, A)
-    out = _Eig.apply(A, rtol, gauge, bool(left))
+    if A.numel() == 0:  # PyTorch's own routine and backward, which return empty gradients
+        w, V = torch.linalg.eig(A)
+        return (w, V, V) if left else (w, V)
+    out = _Eig.apply(A if e is None else scaled(A, e), rtol, gauge, left)
     if left:
         w, VL = out[0].detach(), out[1].detach()
         _warn_conditioning(w, VL.mH, rules.eig_clusters(w, rtol), rtol, "eig")
-    return out
+    if e is None:
+        return out
+    w = unscaled(out[0], e)
+    check_finite(w, "eig")
+    return (w, *out[1:])
 
 
 def eigvals(A: torch.Tensor, *, cluster_rtol: float | None = None, gauge: str = "raise") -> torch.Tensor:

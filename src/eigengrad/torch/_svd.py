@@ -10,8 +10,8 @@ from .. import _report, _validation
 from .._backend import diag_embed
 from .._rules import svd as rules
 from .._rules.clusters import resolve_rtol
-from ._eig import flagged, host, plain_mode, prepare, readable
-from ._function import save_outputs
+from ._eig import prepare
+from ._function import check_finite, check_tangent, flagged, host, plain_mode, readable, save_outputs, scaled, unscaled
 
 
 def _check_cotangents(gauge, s, same, zero, U, V, sbar, Ubar, Vbar, Xu, Xv):
@@ -65,6 +65,7 @@ class _Svd(torch.autograd.Function):
     def jvp(ctx, dA, *_):
         U, s, Vh = ctx.saved_tensors
         same, zero = rules.svd_clusters(s, ctx.rtol)
+        check_tangent(rules.svd_coupling_defect, (U, s, Vh.mH, dA, same, zero), ctx.gauge, "svd")
         return rules.svd_jvp(U, s, Vh.mH, dA, *rules.gap_factors(s, same, zero))
 
 
@@ -87,14 +88,25 @@ def svd(A: torch.Tensor, full_matrices: bool = False, *, cluster_rtol: float | N
     :class:`eigengrad.errors.GaugeError` in ``backward`` (``gauge="raise"``; ``"warn"``, ``"ignore"``;
     skipped under ``vmap``), naming the phase, cluster or zero singular value at fault.
 
+    Input checks, exact power-of-two rescaling, empty inputs and the forward-mode warning: as
+    :func:`eigengrad.torch.eigh`.
+
     >>> import torch, eigengrad.torch as et
     >>> U, s, Vh = et.svd(torch.tensor([[3.0, 0.0], [0.0, 4.0], [0.0, 0.0]], dtype=torch.float64))
     >>> s.tolist()
     [4.0, 3.0]
     """
     _report.check_mode(gauge)
-    A = _prepare(A, "svd", full_matrices)
-    return _Svd.apply(A, resolve_rtol(cluster_rtol, A), gauge)
+    A, e = _prepare(A, "svd", full_matrices)
+    rtol = resolve_rtol(cluster_rtol, A)
+    if A.numel() == 0:  # PyTorch's own routine and backward, which return empty gradients
+        return torch.linalg.svd(A, full_matrices=False)
+    if e is None:
+        return _Svd.apply(A, rtol, gauge)
+    U, s, Vh = _Svd.apply(scaled(A, e), rtol, gauge)
+    s = unscaled(s, e)
+    check_finite(s, "svd")
+    return U, s, Vh
 
 
 def svdvals(A: torch.Tensor, *, cluster_rtol: float | None = None, gauge: str = "raise") -> torch.Tensor:
