@@ -1,4 +1,4 @@
-"""The cluster-model optimizer against known optima (shared/reference/README.md) and an SDP solver."""
+"""The cluster-model optimizer against known optima (published values, tests/data/sdplib/README.md) and an SDP solver."""
 
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from eigengrad.nonsmooth import (
     top_k_sum_value_and_grad,
 )
 
-SDPLIB = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdplib"
+SDPLIB = Path(__file__).resolve().parent / "data" / "sdplib"  # vendored, see its README.md
 
 
 @pytest.fixture(autouse=True, scope="module")
