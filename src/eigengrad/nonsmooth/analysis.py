@@ -132,11 +132,12 @@ def min_norm_subgradient(
     m, spec = _exact_model(family, objective_arg(obj), theta, tol, max_type=True)
     lo, hi = tangent_cone(theta, lower, upper)
     sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi, g0=m.g0)
-    stat = float(np.linalg.norm(sol.d))
-    cert = m.derivative(sol.d) + stat**2
-    if stat**2 <= 10 * sol.gap:  # zero within the QP's accuracy: stationary
+    stat = sp.norm(sol.d)
+    unit = sol.d / stat if stat > 0 else sol.d
+    # f'(θ; ·) is positively homogeneous: cert = |d| (f'(θ; d/|d|) + |d|), formed without squaring |d|
+    cert = stat * (m.derivative(unit) + stat)
+    if stat <= np.sqrt(10) * sol.gap_root:  # zero within the QP's accuracy: stationary
         direction, slope = np.zeros_like(sol.d), 0.0
     else:
-        direction = sol.d / stat
-        slope = m.derivative(direction)
+        direction, slope = unit, m.derivative(unit)
     return Subgradient(sol.g, direction, stat, slope, cert, tuple(sol.blocks), _structure(m, obj, spec))

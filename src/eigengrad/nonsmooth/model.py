@@ -278,6 +278,6 @@ def curvature(
             if Bb is not None:
                 Bb[r, k] = -mu * Ab[r, k]
         Hs = np.asarray(lin.vjp(Ab, Bb), float)
-        c = np.array(coef[start : start + per])
-        H += (Hs * c[:, None]).T @ Hs
+        Hs = Hs * np.sqrt(np.array(coef[start : start + per]))[:, None]  # Σ c h hᵀ without squaring h
+        H += Hs.T @ Hs
     return H

@@ -11,7 +11,7 @@ Methods (``method=``):
   box, through its dual (a QP over the spectraplices of the windows, solved by the interior-point
   method in ``_spectraplex``). ``τ`` is a trust parameter: it grows after steps whose actual decrease
   matches the predicted one and shrinks after poor ones. It stops when the predicted decrease is
-  below ``tol · (1 + |f|)`` (not converged if that follows five rejected steps in a row).
+  below ``tol · max(|f|, s)``, ``s`` = :meth:`Objective.scale` (scale invariant; not converged if that follows five rejected steps in a row).
 ``"steepest"`` — ε-steepest descent: the min-norm element of the subdifferential built from all
   eigenvalues within ``ε`` of each active target, projected Armijo line search; ``ε`` shrinks when
   the line search fails. First order: converges, but slowly near a multiple eigenvalue.
@@ -154,7 +154,7 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
         pred = f - m.value(d) - 0.5 * float(d @ H @ d)
         H = _model.curvature(lin, spec, m, Z, opts["outer"])
         window = tuple(len(b.idx) for b in m.blocks)
-        if pred <= opts["tol"] * (1 + abs(f)):
+        if pred <= opts["tol"] * max(abs(f), scale):
             hist.add(f=f, predicted=pred, actual=0.0, step=0.0, tau=tau, window=window, accepted=False,
                      vjps=vjps, time=time.perf_counter() - t0)
             if rejected >= 5:  # τ collapsed after failures: the model, not f, is flat
@@ -195,9 +195,10 @@ def _initial_tau(m: _model.Model, scale: float) -> float:
     count = np.bincount([b.term for b in m.blocks], minlength=len(m.weights))
     for b, sl in zip(m.blocks, m.layout.slices()):
         z[sl.start + (len(b.idx) - 1 if b.sign > 0 else 0)] = m.weights[b.term] / count[b.term]
-    g = m.C @ z
-    gg = max(float(g @ g), float(np.sum(m.C**2)) / max(m.C.shape[1], 1), 1e-300)
-    return 0.1 * max(scale, 1e-300) / gg
+    c = sp.power_of_two(np.abs(m.C).max(initial=0.0))  # |C| near the range's ends: no overflow
+    g = (m.C / c) @ z
+    gg = max(float(g @ g), float(np.sum((m.C / c) ** 2)) / max(m.C.shape[1], 1), 1e-300)
+    return 0.1 * max(scale, 1e-300) / c / c / gg
 
 
 def _prox_step(m, H, tau, lo, hi, fixed0, rounds: int = 8):
@@ -270,7 +271,7 @@ def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, dir
         vjps += used
         norm = -slope
         nu = 1e-2 * norm if nu is None else nu
-        small = norm <= opts["tol"] * (1 + abs(f))
+        small = norm <= opts["tol"] * max(abs(f), scale)
         if small or norm <= nu:
             if small and eps <= floor:
                 message, converged = "stationary (min-norm subgradient below tol)", True
@@ -303,7 +304,7 @@ def _steepest(family, obj, theta, lower, upper, tau, opts, verbose, callback) ->
         m = _model.build(obj, spec, lin, blocks)
         lo, hi = tangent_cone(theta, lower, upper)
         sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi)
-        norm = float(np.linalg.norm(sol.d))
+        norm = sp.norm(sol.d)
         d = sol.d / norm if norm > 0 else sol.d
         return d, -norm, tuple(len(b.idx) for b in m.blocks), m.C.shape[1]
 
