@@ -79,15 +79,15 @@ def positive(x, name: str, allow_zero: bool = False) -> float:
     return v
 
 
-def count(x, name: str, minimum: int) -> int:
-    """An integer ``>= minimum`` (not a bool, not a float that happens to be whole)."""
+def count(x, name: str, minimum: int | None) -> int:
+    """An integer ``>= minimum`` (any integer if None; not a bool, not a float that happens to be whole)."""
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {x!r}")
     try:
         v = operator.index(x)
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}") from None
-    if v < minimum:
+    if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
 

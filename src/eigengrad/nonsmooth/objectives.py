@@ -48,7 +48,7 @@ class Term:
     def __post_init__(self):
         if self.kind not in ("max", "min", "topsum", "bottomsum"):
             raise ValueError(f"Term.kind must be 'max', 'min', 'topsum' or 'bottomsum', got {self.kind!r}")
-        object.__setattr__(self, "index", _checks.count(self.index, "Term.index", 1 if self.is_sum else -(2**62)))
+        object.__setattr__(self, "index", _checks.count(self.index, "Term.index", 1 if self.is_sum else None))
         if self.matrices is not None:
             if isinstance(self.matrices, (str, bytes)) or not hasattr(self.matrices, "__iter__"):
                 raise TypeError(f"Term.matrices must be None or a sequence of matrix numbers, got {self.matrices!r}")
@@ -193,7 +193,7 @@ def linear(terms: Sequence[Term], coefficients: Sequence[float], name: str = "li
     """``f = Σ_t c_t y_t``."""
     terms = tuple(terms)
     c = _checks.real_vector(coefficients, "coefficients", len(terms))
-    return Objective(tuple(terms), lambda y: (float(c @ y), c), name)
+    return Objective(terms, lambda y: (float(c @ y), c), name)
 
 
 def lambda_max(matrices: Sequence[int] | None = None) -> Objective:
