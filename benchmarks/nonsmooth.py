@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from eigengrad.nonsmooth import AffineFamily, lambda_max, minimize, minimize_lse, sdpa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SDPLIB = ROOT.parent / "shared" / "reference" / "sdplib"
+SDPLIB = ROOT / "tests" / "data" / "sdplib"  # vendored SDPLIB 1.2 files, see its README.md
 TARGET = 1e-6
 TIME_CAP = 40.0
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..nonsmooth import *  # noqa: F401,F403  (the neutral API, re-exported)
-from ..nonsmooth import Linearization, Objective, Term, __all__ as _neutral_all
+from ..nonsmooth import Linearization, Objective, Term, _checks, __all__ as _neutral_all
 
 __all__ = ["Family", "objective", *_neutral_all]
 
@@ -38,10 +38,12 @@ class Family:
 
     ``A`` and ``B`` take a real 1-D ``θ`` (float64 if ``jax_enable_x64`` is set) and return
     ``(n, n)`` or ``(K, n, n)`` arrays (one matrix per Bloch wavevector, say). Only their Hermitian
-    parts count."""
+    parts count. ``p``, the number of parameters, is optional; given, every ``θ`` is checked
+    against it (JAX clamps out-of-range indices, so a short ``θ`` would otherwise go unnoticed)."""
 
-    def __init__(self, A: Callable, B: Callable | None = None):
-        self._A, self._B = A, B
+    def __init__(self, A: Callable, B: Callable | None = None, p: int | None = None):
+        self._A, self._B = _checks.function(A, "A"), _checks.function(B, "B", optional=True)
+        self.p = None if p is None else _checks.count(p, "p", 0)
 
     def _pair(self, theta):
         A = _stack(self._A(theta))
@@ -69,6 +71,7 @@ class Family:
 
 def objective(terms: Sequence[Term], phi: Callable, name: str = "objective") -> Objective:
     """``f = φ(y_1, …, y_T)`` with ``φ`` a JAX function of a 1-D array (differentiated by JAX)."""
+    _checks.function(phi, "phi")
     vg = jax.value_and_grad(lambda y: phi(y))
 
     def phi_np(y):

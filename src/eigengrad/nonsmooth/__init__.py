@@ -1,4 +1,4 @@
-"""Eigenvalue optimisation through crossings (design/adjoints.md §6.3–§6.5), framework-neutral.
+"""Eigenvalue optimisation through crossings (docs/derivations.md §6.3–§6.5), framework-neutral.
 
 Objects: a :class:`~.family.Family` (``θ ↦ A_k(θ), B_k(θ)`` with a batched VJP; the front ends
 ``eigengrad.jax.nonsmooth`` / ``eigengrad.torch.nonsmooth`` build one from a function, and

@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from . import _checks
+
 
 def _openblas() -> list:
     """``(get, set)`` thread-count functions of every bundled OpenBLAS found."""
@@ -37,10 +39,11 @@ def _openblas() -> list:
 @contextlib.contextmanager
 def blas_threads(n: int):
     """Run the block with the bundled OpenBLAS libraries limited to ``n`` threads (no-op if none)."""
+    n = _checks.count(n, "n (the number of BLAS threads)", 1)
     libs = _openblas()
     old = [get() for get, _ in libs]
     for _, put in libs:
-        put(int(n))
+        put(n)
     try:
         yield
     finally:

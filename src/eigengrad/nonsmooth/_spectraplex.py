@@ -96,6 +96,7 @@ class QPSolution:
     value: float  # F(z)
     gap: float  # bound on F(z) - min F
     newton_steps: int
+    gap_root: float = 0.0  # √gap, computed without overflow or underflow of gap itself
 
 
 def _inner(g: np.ndarray, tau: float, lo: np.ndarray, hi: np.ndarray):
@@ -104,6 +105,17 @@ def _inner(g: np.ndarray, tau: float, lo: np.ndarray, hi: np.ndarray):
     h = -float(g @ d + np.sum(d * d / (2 * tau)))
     free = (-tau * g > lo) & (-tau * g < hi)
     return h, d, free
+
+
+def power_of_two(x: float) -> float:
+    """``2^round(log2 x)`` (1 for 0 or non-finite ``x``): scaling by it is exact in floating point."""
+    return float(2.0 ** round(np.log2(x))) if np.isfinite(x) and x > 0 else 1.0
+
+
+def norm(x: np.ndarray) -> float:
+    """``|x|`` without overflow or underflow of the squares (entries near the range's ends)."""
+    m = float(np.abs(x).max(initial=0.0))
+    return 0.0 if m == 0 or not np.isfinite(m) else m * float(np.linalg.norm(x / m))
 
 
 def solve(
@@ -123,11 +135,29 @@ def solve(
     ``C`` is ``(p, M)`` (column ``b`` = the parameter-space vector of basis element ``b``), ``l`` is
     ``(M,)``. ``tau`` may be a vector (a diagonal metric ``½ Σ_j d_j²/τ_j``). ``gap_tol`` defaults to
     ``1e-13`` times the problem's scale.
+
+    Scale invariant: with ``g = s g'`` and ``d = r d'`` the problem is ``s r`` times the same problem
+    in ``(C/s, g0/s, l/(s r), τ s/r, lo/r, hi/r)``, with the same minimiser ``z``; it is solved with
+    ``s ≈ max|C|, |g0|`` and ``r ≈ s max τ`` (powers of 2), so that entries near the top or bottom
+    of the floating-point range neither overflow nor slow the barrier method down.
     """
-    p, M = C.shape
+    p = C.shape[0]
     lo = np.full(p, -np.inf) if lo is None else np.asarray(lo, float)
     hi = np.full(p, np.inf) if hi is None else np.asarray(hi, float)
     g0 = np.zeros(p) if g0 is None else np.asarray(g0, float)
+    s = power_of_two(max(np.abs(C).max(initial=0.0), np.abs(g0).max(initial=0.0)))
+    r = s * power_of_two(float(np.max(tau)))
+    sol = _solve(C / s, np.asarray(l, float) / s / r, layout, tau / power_of_two(float(np.max(tau))), lo / r, hi / r,
+                 g0 / s, None if gap_tol is None else gap_tol / s / r, max_newton)
+    with np.errstate(over="ignore", under="ignore"):  # value, gap: s r times O(1), may leave the range
+        value, gap = s * (r * sol.value), s * (r * sol.gap)
+    root = np.sqrt(s) * np.sqrt(r) * np.sqrt(sol.gap)
+    return QPSolution(sol.z, sol.blocks, s * sol.g, r * sol.d, value, gap, sol.newton_steps, root)
+
+
+def _solve(C, l, layout, tau, lo, hi, g0, gap_tol, max_newton) -> QPSolution:
+    """:func:`solve` on arrays already scaled to order one."""
+    p, M = C.shape
     if M == 0:  # no blocks: h(g0) alone
         h, d, _ = _inner(g0, tau, lo, hi)
         return QPSolution(np.zeros(0), [], g0, d, h, 0.0, 0)

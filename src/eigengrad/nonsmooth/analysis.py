@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _checks
 from . import _spectraplex as sp
 from . import model as _model
-from .family import Family, spectrum
-from .objectives import Objective
+from .family import Family, linearize, spectrum
+from .objectives import Objective, objective_arg
 
 
 
@@ -76,14 +77,16 @@ class Subgradient:
 
 
 def _rtol(rtol: float | None) -> float:
-    return math.sqrt(np.finfo(np.float64).eps) if rtol is None else float(rtol)
+    return math.sqrt(np.finfo(np.float64).eps) if rtol is None else _checks.positive(rtol, "rtol")
 
 
-def _exact_model(family: Family, obj: Objective, theta, rtol, max_type: bool):
-    theta = np.asarray(theta, float)
-    lin = family.linearize(theta)
+def _exact_model(family: Family, obj: Objective, theta: np.ndarray, tol: float, max_type: bool):
+    """The exact cluster model at a checked ``θ``; the family's output and the objective's indices are
+    checked before the eigendecomposition."""
+    lin = linearize(family, theta)
+    obj.check(*lin.A.shape[:2])
     spec = spectrum(lin.A, lin.B)
-    blocks, smooth = _model.exact_blocks(obj, spec, _rtol(rtol))
+    blocks, smooth = _model.exact_blocks(obj, spec, tol)
     return _model.build(obj, spec, lin, blocks, smooth, max_type=max_type), spec
 
 
@@ -97,24 +100,23 @@ def _structure(m: _model.Model, obj: Objective, spec) -> Structure:
 
 def structure(family: Family, obj: Objective, theta, rtol: float | None = None) -> Structure:
     """Active pieces and their clusters at ``θ``."""
-    m, spec = _exact_model(family, obj, theta, rtol, max_type=False)
+    theta, tol = _checks.parameters(family, theta), _rtol(rtol)
+    m, spec = _exact_model(family, objective_arg(obj), theta, tol, max_type=False)
     return _structure(m, obj, spec)
 
 
 def directional_derivative(family: Family, obj: Objective, theta, d, rtol: float | None = None) -> float:
     """Exact one-sided ``f'(θ; d) = lim_{h→0⁺} (f(θ + h d) - f(θ))/h`` (clusters at ``rtol``)."""
-    m, _ = _exact_model(family, obj, theta, rtol, max_type=False)
-    return m.derivative(np.asarray(d, float))
+    theta, tol = _checks.parameters(family, theta), _rtol(rtol)
+    d = _checks.real_vector(d, "d", theta.shape[0])
+    m, _ = _exact_model(family, objective_arg(obj), theta, tol, max_type=False)
+    return m.derivative(d)
 
 
-def tangent_cone(theta: np.ndarray, bounds, atol: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def tangent_cone(theta: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` of the box's tangent cone at ``θ``: 0 on the side of an active bound, else ``∓∞``."""
-    p = theta.shape[0]
-    lo, hi = np.full(p, -np.inf), np.full(p, np.inf)
-    if bounds is not None:
-        lower, upper = (np.broadcast_to(np.asarray(b, float), (p,)) for b in bounds)
-        lo[theta <= lower + atol] = 0.0
-        hi[theta >= upper - atol] = 0.0
+    lo = np.where(theta <= lower, 0.0, -np.inf)
+    hi = np.where(theta >= upper, 0.0, np.inf)
     return lo, hi
 
 
@@ -122,16 +124,20 @@ def min_norm_subgradient(
     family: Family, obj: Objective, theta, bounds=None, rtol: float | None = None
 ) -> Subgradient:
     """The min-norm element of the Clarke subdifferential (projected onto the box's tangent cone
-    when ``bounds = (lower, upper)`` is given) and the steepest-descent direction, with certificate."""
-    theta = np.asarray(theta, float)
-    m, spec = _exact_model(family, obj, theta, rtol, max_type=True)
-    lo, hi = tangent_cone(theta, bounds)
+    when ``bounds = (lower, upper)`` is given, ``θ`` inside them) and the steepest-descent direction,
+    with certificate."""
+    theta, tol = _checks.parameters(family, theta), _rtol(rtol)
+    lower, upper = _checks.box(bounds, theta.shape[0])
+    _checks.inside(theta, lower, upper)
+    m, spec = _exact_model(family, objective_arg(obj), theta, tol, max_type=True)
+    lo, hi = tangent_cone(theta, lower, upper)
     sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi, g0=m.g0)
-    stat = float(np.linalg.norm(sol.d))
-    cert = m.derivative(sol.d) + stat**2
-    if stat**2 <= 10 * sol.gap:  # zero within the QP's accuracy: stationary
+    stat = sp.norm(sol.d)
+    unit = sol.d / stat if stat > 0 else sol.d
+    # f'(θ; ·) is positively homogeneous: cert = |d| (f'(θ; d/|d|) + |d|), formed without squaring |d|
+    cert = stat * (m.derivative(unit) + stat)
+    if stat <= np.sqrt(10) * sol.gap_root:  # zero within the QP's accuracy: stationary
         direction, slope = np.zeros_like(sol.d), 0.0
     else:
-        direction = sol.d / stat
-        slope = m.derivative(direction)
+        direction, slope = unit, m.derivative(unit)
     return Subgradient(sol.g, direction, stat, slope, cert, tuple(sol.blocks), _structure(m, obj, spec))

@@ -1,4 +1,4 @@
-"""Cluster models of an objective at a point (design/adjoints.md §6.3–§6.4).
+"""Cluster models of an objective at a point (docs/derivations.md §6.3–§6.4).
 
 For an active eigenvalue ``λ_i(A_k)`` of term ``t`` with cluster ``c`` (indices ``c0..c1``,
 eigenvectors ``V_c``, ``B``-orthonormal) the local model is the set of ``r × r`` Hermitian matrices
@@ -129,7 +129,8 @@ def exact_blocks(obj: Objective, spec: Spectrum, rtol: float) -> tuple[tuple[Blo
 def window_blocks(obj: Objective, spec: Spectrum, delta: float, extra: int, max_size: int) -> tuple[Block, ...]:
     """Blocks for the optimizer's model: pieces within ``delta`` of their term's extreme; for each,
     the eigenvalues on the inner side of the target (at or below it in a Max term, at or above it in
-    a Min term) within ``delta`` of it, plus ``extra`` more, at most ``max_size`` in all.
+    a Min term) within ``delta`` of it, plus ``extra`` more, at most ``max_size`` in all. Eigenvalue
+    terms only (:func:`~.optimize.minimize` refuses sum terms).
 
     Restricting to the inner side makes the model an upper bound of the compressed model's
     ``s·λ_i`` (Cauchy interlacing), so it never predicts a gap that the full model would not have."""
@@ -138,8 +139,6 @@ def window_blocks(obj: Objective, spec: Spectrum, delta: float, extra: int, max_
         ks, ii, vals = term.pieces(spec.w)
         s = term.sign
         top = (s * vals).max()
-        if term.is_sum:
-            raise NotImplementedError("the optimizer models eigenvalue terms only, not sums (TopSum/BottomSum)")
         for k, i, v in zip(ks, ii, vals):
             if s * v < top - delta:
                 continue
@@ -166,7 +165,7 @@ def build(
     With ``max_type`` (needed by subgradients and steps), a negative effective weight raises and the
     blocks of zero-weight terms are dropped."""
     y = obj.values(spec.w)
-    f, _ = obj.phi(y)
+    f, _ = obj.evaluate(y)
     weights = obj.weights(y)
     if max_type:
         blocks = tuple(b for b in blocks if weights[b.term] != 0)
@@ -279,6 +278,6 @@ def curvature(
             if Bb is not None:
                 Bb[r, k] = -mu * Ab[r, k]
         Hs = np.asarray(lin.vjp(Ab, Bb), float)
-        c = np.array(coef[start : start + per])
-        H += (Hs * c[:, None]).T @ Hs
+        Hs = Hs * np.sqrt(np.array(coef[start : start + per]))[:, None]  # Σ c h hᵀ without squaring h
+        H += Hs.T @ Hs
     return H

@@ -11,7 +11,7 @@ Methods (``method=``):
   box, through its dual (a QP over the spectraplices of the windows, solved by the interior-point
   method in ``_spectraplex``). ``τ`` is a trust parameter: it grows after steps whose actual decrease
   matches the predicted one and shrinks after poor ones. It stops when the predicted decrease is
-  below ``tol · (1 + |f|)`` (not converged if that follows five rejected steps in a row).
+  below ``tol · max(|f|, s)``, ``s`` = :meth:`Objective.scale` (scale invariant; not converged if that follows five rejected steps in a row).
 ``"steepest"`` — ε-steepest descent: the min-norm element of the subdifferential built from all
   eigenvalues within ``ε`` of each active target, projected Armijo line search; ``ε`` shrinks when
   the line search fails. First order: converges, but slowly near a multiple eigenvalue.
@@ -33,11 +33,12 @@ from typing import Callable
 import numpy as np
 import scipy.linalg
 
+from . import _checks
 from . import _spectraplex as sp
 from . import model as _model
 from .analysis import tangent_cone
-from .family import Family, eigenvalues, spectrum
-from .objectives import Objective
+from .family import Family, eigenvalues, evaluate, linearize, spectrum
+from .objectives import Objective, objective_arg
 
 
 @dataclass
@@ -71,17 +72,8 @@ class Result:
     history: History
 
 
-def _box(bounds, p):
-    if bounds is None:
-        return np.full(p, -np.inf), np.full(p, np.inf)
-    lower, upper = (np.broadcast_to(np.asarray(b, float), (p,)).copy() for b in bounds)
-    if np.any(lower > upper):
-        raise ValueError("bounds: lower > upper somewhere")
-    return lower, upper
-
-
 def _value(family: Family, obj: Objective, theta) -> float:
-    return obj(eigenvalues(*family.matrices(theta)))
+    return obj(eigenvalues(*evaluate(family, theta)))
 
 
 def minimize(
@@ -113,15 +105,26 @@ def minimize(
     ``max_window``: the largest window. ``outer``: how many eigenvalues beyond each window feed the second-order metric
     (``0``: a first-order model, cheapest per step, more steps).
     ``callback(it, θ, f)`` returning True stops the run. ``verbose`` prints one line per iteration.
+    A ``theta0`` outside ``bounds`` is first projected onto the box (clipped).
     """
-    theta = np.asarray(theta0, float).copy()
-    lower, upper = _box(bounds, theta.shape[0])
-    theta = np.clip(theta, lower, upper)
-    run = {"cluster": _cluster, "steepest": _steepest, "gradient": _gradient}.get(method)
+    run = {"cluster": _cluster, "steepest": _steepest, "gradient": _gradient}.get(method) if isinstance(method, str) else None
     if run is None:
         raise ValueError(f"method must be 'cluster', 'steepest' or 'gradient', got {method!r}")
-    opts = dict(tol=tol, maxiter=maxiter, window_rtol=window_rtol, extra=extra, max_window=max_window, outer=outer)
-    return run(family, obj, theta, lower, upper, tau, opts, verbose, callback)
+    obj = objective_arg(obj, eigenvalue_terms_only=True)
+    theta = _checks.parameters(family, theta0, "theta0")
+    lower, upper = _checks.box(bounds, theta.shape[0])
+    opts = dict(
+        tol=_checks.positive(tol, "tol", allow_zero=True),
+        maxiter=_checks.count(maxiter, "maxiter", 0),
+        window_rtol=_checks.positive(window_rtol, "window_rtol", allow_zero=True),
+        extra=_checks.count(extra, "extra", 0),
+        max_window=_checks.count(max_window, "max_window", 1),
+        outer=_checks.count(outer, "outer", 0),
+    )
+    tau = None if tau is None else _checks.positive(tau, "tau")
+    callback = _checks.callback(callback)
+    theta = np.clip(theta, lower, upper)
+    return run(family, obj, theta, lower, upper, tau, opts, bool(verbose), callback)
 
 
 def _report(verbose, it, f, pred, step, tau, window, note=""):
@@ -131,7 +134,8 @@ def _report(verbose, it, f, pred, step, tau, window, note=""):
 
 def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> Result:
     hist, t0 = History(), time.perf_counter()
-    lin = family.linearize(theta)
+    lin = linearize(family, theta)
+    obj.check(*lin.A.shape[:2])
     spec = spectrum(lin.A, lin.B)
     f = obj(spec.w)
     vjps, message, converged, it = 0, "maxiter reached", False, 0
@@ -150,7 +154,7 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
         pred = f - m.value(d) - 0.5 * float(d @ H @ d)
         H = _model.curvature(lin, spec, m, Z, opts["outer"])
         window = tuple(len(b.idx) for b in m.blocks)
-        if pred <= opts["tol"] * (1 + abs(f)):
+        if pred <= opts["tol"] * max(abs(f), scale):
             hist.add(f=f, predicted=pred, actual=0.0, step=0.0, tau=tau, window=window, accepted=False,
                      vjps=vjps, time=time.perf_counter() - t0)
             if rejected >= 5:  # τ collapsed after failures: the model, not f, is flat
@@ -168,7 +172,7 @@ def _cluster(family, obj, theta, lower, upper, tau, opts, verbose, callback) -> 
         _report(verbose, it, f, pred, float(np.linalg.norm(d)), tau, window, f"rho={rho:.3f}")
         if accepted:
             theta, f = trial, f_new
-            lin = family.linearize(theta)
+            lin = linearize(family, theta)
             spec = spectrum(lin.A, lin.B)
             if rho >= 0.9:
                 tau *= 3.0
@@ -191,9 +195,10 @@ def _initial_tau(m: _model.Model, scale: float) -> float:
     count = np.bincount([b.term for b in m.blocks], minlength=len(m.weights))
     for b, sl in zip(m.blocks, m.layout.slices()):
         z[sl.start + (len(b.idx) - 1 if b.sign > 0 else 0)] = m.weights[b.term] / count[b.term]
-    g = m.C @ z
-    gg = max(float(g @ g), float(np.sum(m.C**2)) / max(m.C.shape[1], 1), 1e-300)
-    return 0.1 * max(scale, 1e-300) / gg
+    c = sp.power_of_two(np.abs(m.C).max(initial=0.0))  # |C| near the range's ends: no overflow
+    g = (m.C / c) @ z
+    gg = max(float(g @ g), float(np.sum((m.C / c) ** 2)) / max(m.C.shape[1], 1), 1e-300)
+    return 0.1 * max(scale, 1e-300) / c / c / gg
 
 
 def _prox_step(m, H, tau, lo, hi, fixed0, rounds: int = 8):
@@ -251,20 +256,22 @@ def _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, dir
     tenfold (``ν`` starts at 1 % of the first one); when the line search fails, ε grows tenfold
     (a kink is near), up to its initial value, where the run stops."""
     hist, t0 = History(), time.perf_counter()
-    f = _value(family, obj, theta)
     vjps, message, converged, it = 0, "maxiter reached", False, 0
     alpha, nu = None, None
-    scale = obj.scale(spectrum(*family.matrices(theta)).w)
+    A, B = evaluate(family, theta)
+    obj.check(*A.shape[:2])
+    w = eigenvalues(A, B)
+    f, scale = obj(w), obj.scale(w)
     eps0 = eps = opts["window_rtol"] * scale
     floor = math.sqrt(np.finfo(float).eps) * scale
     for it in range(1, opts["maxiter"] + 1):
-        lin = family.linearize(theta)
+        lin = linearize(family, theta)
         spec = spectrum(lin.A, lin.B)
         d, slope, window, used = direction(obj, spec, lin, eps, theta, lower, upper)
         vjps += used
         norm = -slope
         nu = 1e-2 * norm if nu is None else nu
-        small = norm <= opts["tol"] * (1 + abs(f))
+        small = norm <= opts["tol"] * max(abs(f), scale)
         if small or norm <= nu:
             if small and eps <= floor:
                 message, converged = "stationary (min-norm subgradient below tol)", True
@@ -295,9 +302,9 @@ def _steepest(family, obj, theta, lower, upper, tau, opts, verbose, callback) ->
     def direction(obj, spec, lin, eps, theta, lower, upper):
         blocks = _model.window_blocks(obj, spec, eps, 0, opts["max_window"])
         m = _model.build(obj, spec, lin, blocks)
-        lo, hi = tangent_cone(theta, (lower, upper))
+        lo, hi = tangent_cone(theta, lower, upper)
         sol = sp.solve(m.C, np.zeros_like(m.l), m.layout, tau=1.0, lo=lo, hi=hi)
-        norm = float(np.linalg.norm(sol.d))
+        norm = sp.norm(sol.d)
         d = sol.d / norm if norm > 0 else sol.d
         return d, -norm, tuple(len(b.idx) for b in m.blocks), m.C.shape[1]
 
@@ -310,7 +317,7 @@ def _gradient(family, obj, theta, lower, upper, tau, opts, verbose, callback) ->
         blocks = tuple(_first_piece(blocks))
         m = _model.build(obj, spec, lin, blocks)
         g = m.C @ np.array([m.weights[b.term] for b in m.blocks])
-        lo, hi = tangent_cone(theta, (lower, upper))
+        lo, hi = tangent_cone(theta, lower, upper)
         d = np.clip(-g, lo, hi)
         norm = float(np.linalg.norm(d))
         return (d / norm if norm > 0 else d), -norm, (1,) * len(m.blocks), len(m.blocks)

@@ -20,20 +20,32 @@ def read(path: str | Path) -> tuple[np.ndarray, list[np.ndarray]]:
     """``(c, [F0, F1, …, Fm])`` with dense symmetric ``F_k`` (blocks placed on the diagonal)."""
     lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip() and ln.lstrip()[0] not in '"*']
     nums = [re.sub(r"[{}(),]", " ", ln).split() for ln in lines]
-    m = int(float(nums[0][0]))
-    nblocks = int(float(nums[1][0]))
-    sizes = [abs(int(float(s))) for s in nums[2][:nblocks]]
-    head, c = 3, []
-    while len(c) < m:
-        c.extend(float(v) for v in nums[head])
-        head += 1
+    try:
+        m = int(float(nums[0][0]))
+        nblocks = int(float(nums[1][0]))
+        sizes = [abs(int(float(s))) for s in nums[2][:nblocks]]
+        head, c = 3, []
+        while len(c) < m:
+            c.extend(float(v) for v in nums[head])
+            head += 1
+    except (IndexError, ValueError) as err:
+        raise ValueError(f"{path}: not an SDPA sparse file (header: m, block count, block sizes, c): {err}") from None
+    if m < 0 or len(sizes) != nblocks or len(c) != m:
+        raise ValueError(f"{path}: inconsistent SDPA header (m = {m}, {nblocks} blocks, sizes {sizes}, {len(c)} costs)")
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     n = int(offsets[-1])
     F = [np.zeros((n, n)) for _ in range(m + 1)]
-    for row in nums[head:]:
-        k, blk, i, j = (int(float(v)) for v in row[:4])
+    for line, row in enumerate(nums[head:], head + 1):
+        try:
+            k, blk, i, j = (int(float(v)) for v in row[:4])
+            value = float(row[4])
+        except (IndexError, ValueError):
+            raise ValueError(f"{path}: entry line {line} is not 'k block i j value': {' '.join(row)}") from None
+        if not (0 <= k <= m and 1 <= blk <= nblocks and 1 <= i <= sizes[blk - 1] and 1 <= j <= sizes[blk - 1]):
+            raise ValueError(f"{path}: entry line {line} ({k} {blk} {i} {j}) is outside the matrices F0…F{m} "
+                             f"and blocks {sizes} declared in the header")
         o = offsets[blk - 1]
-        F[k][o + i - 1, o + j - 1] = F[k][o + j - 1, o + i - 1] = float(row[4])
+        F[k][o + i - 1, o + j - 1] = F[k][o + j - 1, o + i - 1] = value
     return np.array(c), F
 
 

@@ -19,8 +19,9 @@ import time
 import numpy as np
 import scipy.optimize
 
-from .family import Family, Spectrum, spectrum
-from .objectives import Objective
+from . import _checks
+from .family import Family, Spectrum, linearize, spectrum
+from .objectives import Objective, objective_arg
 from .optimize import History, Result
 
 
@@ -29,15 +30,17 @@ def _cotangent(V: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def lse_value_and_grad(family: Family, obj: Objective, theta, temperature: float) -> tuple[float, np.ndarray, Spectrum]:
-    """Soft-max objective ``φ(y_T)``, its gradient in ``θ`` and the spectrum at ``θ``."""
-    lin = family.linearize(np.asarray(theta, float))
+    """Soft-max objective ``φ(y_T)``, its gradient in ``θ`` and the spectrum at ``θ`` (``temperature > 0``)."""
+    theta = _checks.parameters(family, theta)
+    temperature = _checks.positive(temperature, "temperature")
+    obj = objective_arg(obj, eigenvalue_terms_only=True)
+    lin = linearize(family, theta)
+    K, n = lin.A.shape[:2]
+    obj.check(K, n)
     spec = spectrum(lin.A, lin.B)
-    K, n = spec.w.shape
     y = np.zeros(len(obj.terms))
     cots = []  # per term: array of (k, i, weight)
     for t, term in enumerate(obj.terms):
-        if term.is_sum:
-            raise NotImplementedError("log-sum-exp smoothing is for eigenvalue terms; a sum term is smooth already")
         s = term.sign
         ks = np.array(term.ks(K))
         i = term.index % n
@@ -52,7 +55,7 @@ def lse_value_and_grad(family: Family, obj: Objective, theta, temperature: float
         e = np.exp(v - top)
         y[t] = s * temperature * (top + np.log(e.sum()))
         cots.append((kk, ii, e / e.sum()))
-    f, dphi = obj.phi(y)
+    f, dphi = obj.evaluate(y)
     Abar = np.zeros((1, K, n, n), np.result_type(lin.A, spec.V))
     Bbar = None if lin.B is None else np.zeros_like(Abar)
     for t, (kk, ii, om) in enumerate(cots):
@@ -67,10 +70,14 @@ def lse_value_and_grad(family: Family, obj: Objective, theta, temperature: float
 
 
 def top_k_sum_value_and_grad(family: Family, theta, k: int) -> tuple[float, np.ndarray]:
-    """``Σ_matrices Σ_{top k} λ_i`` and its gradient (exact where ``λ_{n-k} < λ_{n-k+1}``)."""
-    lin = family.linearize(np.asarray(theta, float))
+    """``Σ_matrices Σ_{top k} λ_i`` and its gradient (exact where ``λ_{n-k} < λ_{n-k+1}``), ``1 ≤ k ≤ n``."""
+    theta = _checks.parameters(family, theta)
+    k = _checks.count(k, "k", 1)
+    lin = linearize(family, theta)
+    K, n = lin.A.shape[:2]
+    if k > n:
+        raise ValueError(f"k = {k} is larger than the matrix size n = {n}")
     spec = spectrum(lin.A, lin.B)
-    K, n = spec.w.shape
     sel = np.zeros(n)
     sel[n - k :] = 1.0
     Abar = np.stack([_cotangent(spec.V[j], sel) for j in range(K)])[None]
@@ -95,12 +102,17 @@ def minimize_lse(
     stage runs L-BFGS-B to its own tolerance, then ``T ← T/10`` until ``min_temperature · s`` or ``maxiter``
     function evaluations in all. The history records the true objective at every evaluation.
     """
-    theta = np.asarray(theta0, float).copy()
+    theta = _checks.parameters(family, theta0, "theta0")
+    lower, upper = _checks.box(bounds, theta.shape[0])
+    T = None if temperature is None else _checks.positive(temperature, "temperature")
+    min_temperature = _checks.positive(min_temperature, "min_temperature")
+    maxiter = _checks.count(maxiter, "maxiter", 1)
+    callback = _checks.callback(callback)
     hist, t0 = History(), time.perf_counter()
     _, _, spec = lse_value_and_grad(family, obj, theta, 1.0)
     scale = max(obj.scale(spec.w), 1e-300)
-    T = 1e-2 * scale if temperature is None else float(temperature)
-    box = None if bounds is None else list(zip(*(np.broadcast_to(np.asarray(b, float), theta.shape) for b in bounds)))
+    T = 1e-2 * scale if T is None else T
+    box = None if bounds is None else list(zip(lower, upper))
     stop = {"flag": False}
     best = {"theta": theta, "f": np.inf}
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..nonsmooth import *  # noqa: F401,F403  (the neutral API, re-exported)
-from ..nonsmooth import Linearization, Objective, Term, __all__ as _neutral_all
+from ..nonsmooth import Linearization, Objective, Term, _checks, __all__ as _neutral_all
 
 __all__ = ["Family", "objective", *_neutral_all]
 
@@ -34,10 +34,15 @@ class Family:
     """``θ ↦ (A(θ), B(θ))`` from torch functions; ``B=None`` is the standard problem.
 
     ``θ`` is passed as a float64 1-D tensor (``dtype`` to change it); ``A``, ``B`` return ``(n, n)`` or
-    ``(K, n, n)`` tensors. Only their Hermitian parts count."""
+    ``(K, n, n)`` tensors. Only their Hermitian parts count. ``p``, the number of parameters, is
+    optional; given, every ``θ`` is checked against it."""
 
-    def __init__(self, A: Callable, B: Callable | None = None, dtype: torch.dtype = torch.float64):
-        self._A, self._B, self.dtype = A, B, dtype
+    def __init__(self, A: Callable, B: Callable | None = None, dtype: torch.dtype = torch.float64, p: int | None = None):
+        self._A, self._B = _checks.function(A, "A"), _checks.function(B, "B", optional=True)
+        if dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"dtype must be torch.float32 or torch.float64 (θ is real), got {dtype!r}")
+        self.dtype = dtype
+        self.p = None if p is None else _checks.count(p, "p", 0)
 
     def _pair(self, theta):
         A = _stack(self._A(theta))
@@ -70,6 +75,7 @@ class Family:
 
 def objective(terms: Sequence[Term], phi: Callable, name: str = "objective") -> Objective:
     """``f = φ(y_1, …, y_T)`` with ``φ`` a torch function of a 1-D tensor (differentiated by autograd)."""
+    _checks.function(phi, "phi")
 
     def phi_np(y):
         yt = torch.tensor(np.asarray(y, float), dtype=torch.float64, requires_grad=True)
