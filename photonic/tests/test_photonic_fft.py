@@ -108,12 +108,12 @@ def test_quarter_wave_stack_in_the_plane(pol):
     """Layers ε = 9 on a quarter of the period, wavevector normal to them: both polarisations are the
     1D problem, band edges 2/9 and 4/9 at k = π (interfaces mid-cell: the smoothing at work)."""
     lat = lattice.square()
-    n, s = 16, 4
+    n, s = 32, 4
     u = (np.arange(s * n) + 0.5) / (s * n)
     fine = np.where(u[:, None] < 0.25, 9.0, 1.0) * np.ones((1, s * n))
     pw = grid.PlaneWaveGrid(lat, n, np.array([[np.pi, 0.0]]))
     f = np.asarray(iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine, n, lat), pol, 2).lam))
-    np.testing.assert_allclose(f[0], [2 / 9, 4 / 9], rtol=4e-3)
+    np.testing.assert_allclose(f[0], [2 / 9, 4 / 9], rtol=3e-3)  # 1e-3, 2e-3 at n = 32
 
 
 @pytest.mark.slow
