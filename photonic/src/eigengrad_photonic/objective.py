@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eigengrad.nonsmooth.objectives import Max, Min, Objective
+from eigengrad import nonsmooth
+from eigengrad.nonsmooth import Objective
 
 
 def edges(f: np.ndarray, m: int) -> tuple[float, float]:
@@ -32,16 +33,7 @@ def gap_midgap(f: np.ndarray, m: int) -> float:
 
 
 def neg_gap_midgap(m: int) -> Objective:
-    """``-R`` as a function of the family's eigenvalues ``λ = (ωa/c)²``: terms
-    ``a = max_k λ_m``, ``b = min_k λ_{m+1}``, ``-R = -2(√b - √a)/(√b + √a)``.
-
-    With ``u = √a``, ``v = √b``: ``∂(-R)/∂a = 2v / (u (u+v)²) > 0`` and
-    ``∂(-R)/∂b = -2u / (v (u+v)²) < 0``, so ``-R`` is of max type (a Max term with positive weight,
-    a Min term entering with negative slope)."""
-
-    def phi(y):
-        u, v = np.sqrt(np.maximum(y, 1e-300))
-        s = u + v
-        return -2.0 * (v - u) / s, np.array([2.0 * v / (u * s * s), -2.0 * u / (v * s * s)])
-
-    return Objective((Max(m - 1), Min(m)), phi, f"-gap_midgap({m})")
+    """``-R`` as a function of the family's eigenvalues ``λ = (ωa/c)²``: eigengrad.nonsmooth's
+    ``neg_gap_midgap(m, squared=True)``, terms ``a = max_k λ_m`` and ``b = min_k λ_{m+1}``,
+    ``-R = -2(√b - √a)/(√b + √a)``, of max type (increasing in ``a``, decreasing in ``b``)."""
+    return nonsmooth.neg_gap_midgap(m, squared=True)

@@ -1,7 +1,7 @@
 """Band-gap maximisation with eigengrad's non-smooth optimizer.
 
 ``maximize_gap`` minimises ``-R`` (:func:`objective.neg_gap_midgap`) over the design box
-``θ ∈ [0, 1]^p`` with ``eigengrad.nonsmooth.optimize.minimize``. Methods:
+``θ ∈ [0, 1]^p`` with ``eigengrad.nonsmooth.minimize``. Methods:
 
 * ``"steepest"`` (default): ε-steepest descent — the min-norm element of the generalized gradient
   built from every band-edge eigenvalue within ε of the edge, at every wavevector (a spectraplex
@@ -21,8 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from eigengrad.nonsmooth.family import eigenvalues
-from eigengrad.nonsmooth.optimize import minimize
+from eigengrad.nonsmooth import minimize
 
 from .family import BandFamily
 from .objective import neg_gap_midgap
@@ -59,7 +58,7 @@ def maximize_gap(family: BandFamily, m: int, theta0: np.ndarray, *, iterations: 
         if log:
             log(it, -f, out.seconds[-1])
 
-    record(0, out.theta, obj(eigenvalues(*family.matrices(out.theta))))
+    record(0, out.theta, obj(family.eigenvalues(out.theta)))
     try:
         res = minimize(family, obj, out.theta, bounds=(0.0, 1.0), method=method, maxiter=iterations, tol=tol,
                        callback=record)

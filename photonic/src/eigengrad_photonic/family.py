@@ -12,7 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from eigengrad.nonsmooth.family import Linearization
+import scipy.linalg
+
+from eigengrad.nonsmooth import Linearization
 
 from . import bands
 from .geometry import Design
@@ -57,3 +59,11 @@ class BandFamily:
             return np.asarray(self._vjp(th, jnp.asarray(Abar), None if Bbar is None else jnp.asarray(Bbar)))
 
         return Linearization(A, B, vjp)
+
+    def eigenvalues(self, theta: np.ndarray) -> np.ndarray:
+        """Ascending ``λ (nk, n)`` of every wavevector's matrix at ``theta`` (NumPy/SciPy, as the
+        non-smooth layer computes them)."""
+        A, B = self.matrices(theta)
+        if B is None:
+            return np.linalg.eigvalsh(A)
+        return np.stack([scipy.linalg.eigh(a, b, eigvals_only=True) for a, b in zip(A, B)])

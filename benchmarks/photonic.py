@@ -1,0 +1,81 @@
+"""Photonic band structures at MPB resolution on the matrix-free path (eigengrad_photonic.grid +
+iterative: FFT operators, eigengrad.jax.eigsh/LOBPCG, kinetic preconditioner).
+
+Measures: (1) the MPB rod crystal's TM band edges (top of band 1 at M, bottom of band 2 at X)
+against MPB at 1 000–3 000 plane waves; (2) band structure plus the gap-midgap gradient with
+respect to every grid value of ε at 16 wavevectors, TM, ≈1 000 plane waves: wall times (compile
+included on the first call, excluded on the second) and the load average. Prints a Markdown table.
+legume is not compared (not installed in this run; see benchmarks/results/photonic.md).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from eigengrad_photonic import grid, iterative, lattice  # noqa: E402
+
+MPB_TOP1_M, MPB_BOT2_X = 0.28094795, 0.41711425  # shared/reference/README.md (meep test_mpb.py, res. 32)
+
+
+def fine_disk(lat, n, radius, eps_in, s=8):
+    u = (np.arange(s * n) + 0.5) / (s * n)
+    frac = np.stack(np.meshgrid(u, u, indexing="ij"), -1)
+    inside = np.zeros(frac.shape[:2], bool)
+    for du in (-1, 0, 1):
+        for dv in (-1, 0, 1):
+            inside |= np.linalg.norm((frac - np.array([du, dv])) @ lat.vectors, axis=-1) < radius
+    return np.where(inside, eps_in, 1.0)
+
+
+def mpb_edges(n: int, gmax: float | None) -> str:
+    lat = lattice.square()
+    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k("M"), lat.k("X")]), gmax)
+    t = time.perf_counter()
+    f = np.asarray(iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine_disk(lat, n, 0.2, 12.0), n, lat),
+                                                         "tm", 2).lam))
+    dt = time.perf_counter() - t
+    return (f"| {n}² | {pw.npw} | {f[0, 0]:.6f} ({f[0, 0] / MPB_TOP1_M - 1:+.1e}) | {f[1, 1]:.6f} "
+            f"({f[1, 1] / MPB_BOT2_X - 1:+.1e}) | {dt:.1f} s | {os.getloadavg()[0]:.1f} |")
+
+
+def gap_and_gradient(n: int, gmax: float, per_segment: int):
+    lat = lattice.square()
+    kp = lattice.kpath(lat, per_segment)
+    pw = grid.PlaneWaveGrid(lat, n, kp.k, gmax)
+
+    def ratio(eps):
+        f = iterative.frequencies(iterative.solve(pw, grid.grid_medium(eps), "tm", 2).lam)
+        top, bot = jnp.max(f[:, 0]), jnp.min(f[:, 1])
+        return 2 * (bot - top) / (bot + top)
+
+    eps = jnp.asarray(fine_disk(lat, n, 0.2, 12.0, s=2).reshape(n, 2, n, 2).mean(axis=(1, 3)))
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        R, g = jax.value_and_grad(ratio)(eps)
+        g.block_until_ready()
+        times.append(time.perf_counter() - t)
+    return pw, len(kp.k), float(R), float(jnp.linalg.norm(g)), times
+
+
+def main() -> None:
+    print("| grid | plane waves | top band 1 at M (vs MPB) | bottom band 2 at X (vs MPB) | time | load |")
+    print("|---|---|---|---|---|---|")
+    for n, gmax in ((32, None), (64, 18.0), (64, None)):
+        print(mpb_edges(n, gmax), flush=True)
+    pw, nk, R, gn, times = gap_and_gradient(48, 18.0, 7)
+    print(f"\nTM gap-midgap + gradient, {nk} wavevectors, {pw.npw} plane waves, 48² grid: R = {100 * R:.3f} %, "
+          f"|dR/dε| = {gn:.3e}; {times[0]:.1f} s first call (compiles), {times[1]:.1f} s second; "
+          f"load {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""eigengrad_photonic's matrix-free path (grid + iterative): the FFT operators against their dense
+matrices and the empty lattice, eigsh against dense eigh, the MPB rod crystal, and eigsh gradients
+against central differences (also at a degenerate band edge)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+from eigengrad_photonic import bands, geometry, grid, iterative, lattice, operators
+
+# shared/reference/README.md: MPB (meep python/tests/test_mpb.py, resolution 32), rods r = 0.2, ε = 12, TM.
+MPB_TOP1_M, MPB_BOT2_X = 0.28094795, 0.41711425
+
+
+def dense(apply, npw):
+    return np.asarray(apply(jnp.eye(npw, dtype=complex)))
+
+
+def medium_of(pol, lat, n, seed=0):
+    """A generic (no symmetry) smoothed medium: a random fine map of ε ∈ [1, 12]."""
+    fine = 1 + 11 * np.random.default_rng(seed).uniform(size=(2 * n, 2 * n))
+    return grid.smoothed_medium(fine, n, lat)
+
+
+@pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
+    pw = grid.PlaneWaveGrid(lat, 12, np.array([[0.9, 0.4]]))
+    med = medium_of(pol, lat, 12)
+    (A, B), _ = iterative._operators(pw, 0, med, pol)
+    Ad = dense(A, pw.npw)
+    np.testing.assert_allclose(Ad, np.conj(Ad.T), atol=1e-10 * np.abs(Ad).max())  # Hermitian
+    Bd = None if B is None else dense(B, pw.npw)
+    ref = scipy.linalg.eigh(Ad, Bd, eigvals_only=True)[:5]
+    got = iterative.solve(pw, med, pol, 5)
+    np.testing.assert_allclose(np.asarray(got.lam[0]), ref, rtol=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_uniform_medium_is_the_empty_lattice(lat, pol):
+    """ε = 4 everywhere: λ = |k+G|²/4 at Γ and the zone corners (degenerate clusters of up to 6)."""
+    pw = grid.PlaneWaveGrid(lat, 12, np.array([lat.k(s) for s in lat.path[:3]]))
+    b = iterative.solve(pw, grid.grid_medium(jnp.full((12, 12), 4.0)), pol, 5)
+    q2 = np.sort(np.sum(pw.q**2, -1) + np.where(pw.mask, 0, np.inf), axis=1)[:, :5]
+    np.testing.assert_allclose(np.asarray(b.lam), q2 / 4, atol=1e-9 * q2.max())
+
+
+def test_smoothing_is_mpb_tensor():
+    """A cell cut by a straight interface: ⟨ε⟩ along it, ⟨ε⁻¹⟩⁻¹ across it."""
+    lat = lattice.square()
+    fine = np.ones((8, 8))
+    fine[:, 2:6] = 12.0  # a vertical slab through the cell of grid point (0, 1)? no: columns 2..5 of 8 samples
+    med = grid.smoothed_medium(jnp.roll(jnp.asarray(fine), -2, axis=1), 2, lat)  # cells of 4×4 samples
+    eta = np.asarray(med.eta[0, 0])  # cell of r_00: samples -2..1 in each direction, half of it ε = 12
+    mean, inv = (1 + 12) / 2, (1 + 1 / 12) / 2
+    assert np.asarray(med.eps[0, 0]) == pytest.approx(mean)
+    np.testing.assert_allclose(eta, np.diag([1 / mean, inv])[::-1, ::-1] if abs(eta[0, 0] - inv) < 1e-6 else np.diag([1 / mean, inv]),
+                               atol=1e-7)
+    assert abs(eta[0, 1]) < 1e-9
+
+
+def fine_disk(lat, n, radius, eps_in, s=8):
+    """Point samples of a disk of ``radius`` at the lattice points, on the (s n)² fine grid of
+    :func:`grid.smoothed_medium`."""
+    u = (np.arange(s * n) + 0.5) / (s * n)
+    frac = np.stack(np.meshgrid(u, u, indexing="ij"), -1)
+    inside = np.zeros(frac.shape[:2], bool)
+    for du in (-1, 0, 1):
+        for dv in (-1, 0, 1):
+            inside |= np.linalg.norm((frac - np.array([du, dv])) @ lat.vectors, axis=-1) < radius
+    return np.where(inside, eps_in, 1.0)
+
+
+@pytest.mark.slow
+def test_mpb_rod_crystal_tm():
+    """Top of band 1 at M and bottom of band 2 at X at 716 plane waves on a 32² grid, within 5e-4
+    of MPB at its resolution 32 (MPB's own resolution-32 figures of two versions differ by 6e-3)."""
+    lat = lattice.square()
+    pw = grid.PlaneWaveGrid(lat, 32, np.array([lat.k("M"), lat.k("X")]))
+    f = np.asarray(iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine_disk(lat, 32, 0.2, 12.0), 32, lat),
+                                                         "tm", 2).lam))
+    assert pw.npw >= 700
+    assert abs(f[0, 0] / MPB_TOP1_M - 1) < 5e-4 and abs(f[1, 1] / MPB_BOT2_X - 1) < 5e-4
+
+
+@pytest.mark.slow
+def test_matrix_free_agrees_with_the_dense_exact_fourier_model_tm():
+    """The two discretisations (FFT grid with smoothing; exact pixel Fourier coefficients) agree on
+    the rod crystal's low TM bands at modest resolution."""
+    lat = lattice.square()
+    k = np.array([lat.k("M"), lat.k("X")])
+    pw = grid.PlaneWaveGrid(lat, 32, k)
+    f = np.asarray(iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine_disk(lat, 32, 0.2, 12.0), 32, lat),
+                                                         "tm", 3).lam))
+    ops = operators.BlochOperators(lattice.PlaneWaves(lat, 6), k)
+    ref = np.asarray(bands.frequencies(bands.eigenvalues(ops, jnp.asarray(geometry.disk(lat, 48, 0.2, 12.0)), "tm")))[:, :3]
+    np.testing.assert_allclose(f, ref, rtol=5e-3)
+
+
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_quarter_wave_stack_in_the_plane(pol):
+    """Layers ε = 9 on a quarter of the period, wavevector normal to them: both polarisations are the
+    1D problem, band edges 2/9 and 4/9 at k = π (interfaces mid-cell: the smoothing at work)."""
+    lat = lattice.square()
+    n, s = 32, 4
+    u = (np.arange(s * n) + 0.5) / (s * n)
+    fine = np.where(u[:, None] < 0.25, 9.0, 1.0) * np.ones((1, s * n))
+    pw = grid.PlaneWaveGrid(lat, n, np.array([[np.pi, 0.0]]))
+    f = np.asarray(iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine, n, lat), pol, 2).lam))
+    np.testing.assert_allclose(f[0], [2 / 9, 4 / 9], rtol=3e-3)  # 1e-3, 2e-3 at n = 32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pol", ["tm", "te"])
+def test_gradient_matches_central_differences(pol):
+    """d/dt of band-edge eigenvalues (top of band 1 at M + bottom of band 2 at X) for ε = ε(t) a
+    generic smooth family of fine maps; eigsh's adjoint against central differences."""
+    lat = lattice.square()
+    n = 12
+    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k("M"), lat.k("X")]))
+    rng = np.random.default_rng(1)
+    base, dirn = 1 + 11 * rng.uniform(size=(2 * n, 2 * n)), rng.standard_normal((2 * n, 2 * n))
+
+    def loss(t):
+        b = iterative.solve(pw, grid.smoothed_medium(base + t * dirn, n, lat), pol, 2)
+        return b.lam[0, 0] + b.lam[1, 1]
+
+    g = float(jax.grad(loss)(0.0))
+    h = 1e-3  # truncation ~5e-6 relative here; below it the eigensolver's round-off dominates
+    fd = (float(loss(h)) - float(loss(-h))) / (2 * h)
+    assert g == pytest.approx(fd, rel=2e-5)
+
+
+@pytest.mark.slow
+def test_gradient_of_a_degenerate_band_edge_cluster():
+    """At M of a C4v crystal bands 2 and 3 are an exact doublet; the derivative of their mean along
+    a symmetry-breaking perturbation (which splits them) matches central differences."""
+    lat = lattice.square()
+    n = 16
+    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k("M")]))
+    base = fine_disk(lat, n, 0.25, 12.0, s=2)
+    dirn = np.random.default_rng(2).standard_normal(base.shape)
+
+    def doublet(t):
+        lam = iterative.solve(pw, grid.smoothed_medium(base + t * dirn, n, lat), "tm", 3).lam
+        return lam[0, 1:3]
+
+    lam0 = np.asarray(doublet(0.0))
+    assert abs(lam0[1] - lam0[0]) < 1e-10 * lam0[0]
+    g = float(jax.grad(lambda t: jnp.mean(doublet(t)))(0.0))
+    h = 1e-3
+    fd = float(np.mean(doublet(h)) - np.mean(doublet(-h))) / (2 * h)
+    assert np.isfinite(g) and g == pytest.approx(fd, rel=2e-5)
