@@ -124,8 +124,6 @@ def test_two_processes_forward(two_processes):
         assert r["stencil_w"] < TOL and r["stencil_V"] < TOL and r["stencil_V_spans"] == 8
 
 
-@pytest.mark.xfail(strict=True, reason="jax/_iterative._emit runs jax.debug.callback eagerly on arrays that "
-                   "span processes, which JAX refuses; fixed by the patch in the dist report")
 def test_two_processes_reverse(two_processes):
     for r in two_processes:
         _no_error(r, "stencil_lobpcg_grad")

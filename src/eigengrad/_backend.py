@@ -50,7 +50,8 @@ def herm(x: Array) -> Array:
 
 def diagonal(x: Array) -> Array:
     """Diagonal of the last two axes, shape ``(..., n)``."""
-    return namespace(x).linalg.diagonal(x)
+    xp = namespace(x)  # torch.linalg.diagonal has no legacy-batching rule (gradcheck's batched check)
+    return x.diagonal(dim1=-2, dim2=-1) if is_torch(xp) else xp.linalg.diagonal(x)
 
 
 def diag_embed(v: Array) -> Array:

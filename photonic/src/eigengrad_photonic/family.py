@@ -32,7 +32,7 @@ class BandFamily:
         def vjp(th, Abar, Bbar):
             _, pull = jax.vjp(self._build, th)
             # JAX pairs a complex cotangent c with a tangent t as Re Σ c t; the family convention is
-            # Re Σ conj(Ā) ∂A (design/adjoints.md §0), hence the conjugates.
+            # Re Σ conj(Ā) ∂A (docs/derivations.md §0), hence the conjugates.
             one = lambda a, b: pull((jnp.conj(a), None if b is None else jnp.conj(b)))[0]  # noqa: E731
             # lax.map, not vmap: the vmapped VJP of the TE family (through jnp.linalg.inv) blocked
             # forever on an idle 2-core CPU with jax 0.10.2 (main thread waiting on a result no XLA

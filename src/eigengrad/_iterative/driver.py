@@ -21,7 +21,7 @@ from .._rules.clusters import cluster_spread, skew_defect, sorted_clusters
 from .._solvers import arpack, report, window
 from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
-from .._solvers.loop import cdot, cnorm
+from .._solvers.comm import cdot, cnorm
 from .._solvers.report import EigInfo
 from .config import GeneralConfig, HermitianConfig
 

@@ -1,4 +1,4 @@
-"""Derivative rules of the general (non-Hermitian) eigenproblem (design/adjoints.md §2, §6).
+"""Derivative rules of the general (non-Hermitian) eigenproblem (docs/derivations.md §2, §6).
 
 Conventions: ``A V = V diag(w)``, eigenvalues in the order the solver returned them, every right
 eigenvector of unit 2-norm; left eigenvectors ``VL = V^{-H}`` (so ``VL^H V = I`` and

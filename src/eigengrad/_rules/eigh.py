@@ -1,4 +1,4 @@
-"""Derivative rules of the Hermitian eigenproblem, standard and generalized (design/adjoints.md §1, §4).
+"""Derivative rules of the Hermitian eigenproblem, standard and generalized (docs/derivations.md §1, §4).
 
 Conventions: ``A = V diag(w) V^H`` with ``w`` ascending; for the generalized problem
 ``A V = B V diag(w)`` with ``V^H B V = I``. Tangents are ``dA``, ``dB`` (Hermitian); cotangents

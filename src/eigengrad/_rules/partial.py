@@ -1,5 +1,5 @@
 """Adjoints of k computed eigenpairs of a large operator, without differentiating the solver
-(design/adjoints.md §5a, §5b, §6). Both rules return *adjoint vectors*: the cotangent of the
+(docs/derivations.md §5a, §5b, §6). Both rules return *adjoint vectors*: the cotangent of the
 operator is ``Ā = Σ_i a_i v_i^H`` (and ``B̄ = Σ_i b_i v_i^H``), so that for a parametrised operator
 ``θ̄ = Σ_i Re⟨a_i, ∂_θ A v_i⟩``: one vector-Jacobian product of the matrix-vector product with the
 block ``a`` at the block ``V``. ``Ā`` is meant for Hermitian perturbations in the Hermitian rule

@@ -1,4 +1,4 @@
-"""Derivative rules of the thin singular value decomposition (design/adjoints.md §3, §6).
+"""Derivative rules of the thin singular value decomposition (docs/derivations.md §3, §6).
 
 Conventions: ``A = U diag(s) V^H`` (``m x n``, ``k = min(m, n)``), ``U`` ``m x k`` and ``V`` ``n x k``
 with orthonormal columns, ``s`` descending and ``>= 0``. Tangents: ``dU = U Ωu + (I - UU^H) dA V S⁺``

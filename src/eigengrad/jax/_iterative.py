@@ -94,7 +94,11 @@ def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:
         fn(*(concrete(a) for a in args), mode=mode, **kw)
     else:
         traced = mode if strict else ("warn" if mode == "raise" else mode)
-        jax.debug.callback(partial(fn, mode=traced, **kw), *args)
+        report_ = partial(fn, mode=traced, **kw)
+        if jax.process_count() > 1:  # an eager debug callback refuses arrays that span processes
+            jax.jit(lambda *a: jax.debug.callback(report_, *a))(*args)
+        else:
+            jax.debug.callback(report_, *args)
 
 
 def _diff(d: dict | None) -> dict | None:

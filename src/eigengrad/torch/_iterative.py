@@ -15,6 +15,7 @@ one matrix at a time by the front ends.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,6 +28,22 @@ from ._function import plain_mode, readable
 from ._operators import Operator, as_operator, host_operator
 
 __all__ = ["EigInfo", "eigs", "eigsh"]
+
+
+@contextmanager
+def _one_thread(n: int, m: int):
+    """The solvers run many small operations on (n, m) blocks; torch's intra-op threads fork and join
+    on each (LOBPCG at n = 4096 on a loaded 2-core box: 68.6 s with 2 threads, 3.5 s with 1;
+    benchmarks/results/solvers.md). One thread below 2**22 entries."""
+    if n * m >= 1 << 22:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -176,7 +193,7 @@ class _Eigsh(torch.autograd.Function):
     @staticmethod
     def forward(cfg: config.HermitianConfig, opA: Operator, opB: Operator | None, T, X0: torch.Tensor, *params):
         opA, opB = _bind(opA, opB, params)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*X0.shape):
             s = driver.solve_hermitian(
                 cfg, opA.apply, None if opB is None else opB.apply, T, X0,
                 host=lambda: (host_operator(opA, X0.dtype), None if opB is None else host_operator(opB, X0.dtype)))
@@ -210,7 +227,7 @@ class _Eigsh(torch.autograd.Function):
                 driver.report_hermitian(*map(_np, driver.hermitian_measures(cfg, w0, V0, wbar0, Vbar0)),
                                         mode=cfg.gauge, routine=routine)
             cut(_np(w0), _np(gap0), _np(driver.touched(wbar0, Vbar0)), rtol=cfg.rtol, mode="raise", routine=routine)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*V.shape):
             a, b, inf = driver.hermitian_adjoint(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
                                                  wbar, Vbar)
         _adjoint_report(cfg, inf, routine)
@@ -227,7 +244,7 @@ class _Eigsh(torch.autograd.Function):
         dAV = opA.tangent(V, dparams[:nA])
         dBV = None if opB is None else opB.tangent(V, dparams[nA:])
         bad = _undefined(cfg, w, gap, routine, cut)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*V.shape):
             dw, dV, inf = driver.hermitian_tangent(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
                                                    torch.zeros_like(V) if dAV is None else dAV, dBV, bad)
         _adjoint_report(cfg, inf, routine)
@@ -238,7 +255,7 @@ class _Eigs(torch.autograd.Function):
     @staticmethod
     def forward(cfg: config.GeneralConfig, opA: Operator, X0: torch.Tensor, *params):
         opA = opA.bind(params)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*X0.shape):
             s = driver.solve_general(cfg, opA.apply, X0, host=lambda: host_operator(opA, X0.dtype))
         return _checked(cfg, s, "eigs")
 
@@ -271,7 +288,7 @@ class _Eigs(torch.autograd.Function):
             simple(_np(w0), _np(gap0), _np(driver.touched(wbar0, Vbar0)), rtol=cfg.rtol, mode="raise",
                    routine=routine)
         AH = opA.adjoint(V)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*V.shape):
             a, inf = driver.general_adjoint(cfg, AH, w, V, wbar, Vbar)
         _adjoint_report(cfg, inf, routine)
         return (None, None, None, *_first_order(routine, opA.cotangent(V, a), w, V))
@@ -284,7 +301,7 @@ class _Eigs(torch.autograd.Function):
         _plain(routine, *(d for d in dparams if d is not None))
         dAV = opA.tangent(V, dparams)
         bad = _undefined(cfg, w, gap, routine, simple)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread(*V.shape):
             dw, dV, inf = driver.general_tangent(cfg, opA.apply, w, V, torch.zeros_like(V) if dAV is None else dAV,
                                                  bad)
         _adjoint_report(cfg, inf, routine)

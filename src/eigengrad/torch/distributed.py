@@ -31,7 +31,8 @@ from .._solvers import comm, report, window
 from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
 from .._solvers.report import EigInfo
-from ._iterative import _default_tol, _first_order, _np
+from .._iterative.config import default_tol
+from ._iterative import _first_order, _np
 from ._operators import Operator, as_operator
 
 ROUTINE = "distributed.eigsh"
@@ -244,7 +245,7 @@ def eigsh(
     op = as_operator(matvec_local, n=int(n_local), dtype=dtype, params=list(params), hermitian=True, name="A",
                      routine=ROUTINE)
     rdt = torch.empty((), dtype=op.dtype).real.dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
+    tol = default_tol(torch.finfo(rdt).bits) if tol is None else float(tol)
     cfg = _Config(k=k, which=which, solver=solver, ncv=ncv, tol=tol, maxiter=maxiter or 1000,
                   atol=tol if adjoint_tol is None else float(adjoint_tol),
                   amax=adjoint_maxiter or min(2 * n, 20000), sign=-1.0 if which == "largest" else 1.0,
@@ -284,7 +285,7 @@ def eigs(
     opH = as_operator(rmatvec_local, n=int(n_local), dtype=op.dtype, params=None, hermitian=False, name="A^H",
                       routine=GENERAL)
     rdt = torch.empty((), dtype=op.dtype).real.dtype
-    tol = _default_tol(rdt) if tol is None else float(tol)
+    tol = default_tol(torch.finfo(rdt).bits) if tol is None else float(tol)
     cfg = _Config(k=k, which=which, solver="arnoldi", ncv=ncv, tol=tol, maxiter=maxiter or 1000,
                   atol=tol if adjoint_tol is None else float(adjoint_tol),
                   amax=adjoint_maxiter or max(1000, min(20 * n, 20000)), sign=1.0,
