@@ -1,3 +1,4 @@
+import pytest
 """PyTorch-specific: sparse COO/CSR values, parameters of a matvec function or an nn.Module, and
 the count of product VJPs in the backward pass."""
 
@@ -7,7 +8,15 @@ import torch
 import eigengrad.torch as et
 from test_iterative_problems import grid
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """float64 as torch's default dtype inside this module's tests only (restored after each)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def _dense_grad(L, k, M, c):

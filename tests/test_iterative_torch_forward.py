@@ -15,7 +15,15 @@ from eigengrad.errors import ConvergenceError, ConvergenceWarning, DegeneracyWar
 from eigengrad.testing import check_grads
 from test_iterative_problems import advection_diffusion, grid, laplacian_1d, mass_1d
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """float64 as torch's default dtype inside this module's tests only (restored after each)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 RTOL = 1e-7
 
