@@ -49,12 +49,12 @@ def test_ranks_agree_with_one_process(world):
     assert r["world"] == world
     for solver in ("lobpcg", "lanczos"):
         assert r[f"{solver}_w"] < TOL and r[f"{solver}_V"] < TOL, (solver, r)
-        assert r[f"{solver}_grad"] < TOL, (solver, r)
+        assert r[f"{solver}_grad"] < 1e-8, (solver, r)  # both solves to tol 1e-10, by different iterates
         assert r[f"{solver}_res"] <= 1e-10
     for solver in ("lobpcg", "lanczos", "arnoldi"):
         assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
     # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
-    assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < TOL, r
+    assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
 
 
 def test_needs_an_initialised_process_group():

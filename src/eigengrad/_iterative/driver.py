@@ -40,15 +40,16 @@ class Solved(NamedTuple):
     norms: Array  # v_i^H B v_i, to be 1
 
 
-def start_block(like: Array, n: int, m: int, v0=None) -> Array:
-    """Starting block ``(n, m)`` of ``like``'s dtype and device: ``v0`` (a vector or a block)
-    completed by seeded Gaussian columns, the same for every framework and device."""
+def start_block(like: Array, n: int, m: int, v0=None, device=None) -> Array:
+    """Starting block ``(n, m)`` of ``like``'s dtype (on ``device``; None: the framework's default,
+    uncommitted, so that it follows sharded operands): ``v0`` (a vector or a block) completed by
+    seeded Gaussian columns, the same for every framework and device."""
     xp = namespace(like)
     g = np.random.default_rng(0)
     X = g.standard_normal((n, m))
     if xp.isdtype(like.dtype, "complex floating"):
         X = X + 1j * g.standard_normal((n, m))
-    X = xp.asarray(X, dtype=like.dtype, device=getattr(like, "device", None))
+    X = xp.asarray(X, dtype=like.dtype) if device is None else xp.asarray(X, dtype=like.dtype, device=device)
     if v0 is None:
         return X
     v0 = xp.reshape(xp.astype(v0, like.dtype), (n, -1))[:, :m]

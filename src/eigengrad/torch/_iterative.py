@@ -57,7 +57,7 @@ def _start(n: int, m: int, dtype: torch.dtype, device, v0) -> torch.Tensor:
             raise ValueError(f"v0 must have shape (n,) or (n, j) with n = {n}, got {tuple(v0.shape)}")
         v0 = v0.to(dtype=dtype, device=device)
     with plain_mode():  # a constant, also under torch.func.vmap (which refuses random operations)
-        return driver.start_block(torch.empty(0, dtype=dtype, device=device), n, m, v0)
+        return driver.start_block(torch.empty(0, dtype=dtype), n, m, v0, device=device)
 
 
 def _operators(A, B, n, dtype, params, hermitian, routine):
