@@ -16,3 +16,14 @@ jax.config.update("jax_enable_x64", True)
 @pytest.fixture(params=sorted(FRAMEWORKS))
 def fw(request):
     return FRAMEWORKS[request.param]()
+
+
+@pytest.fixture
+def torch_float64():
+    """float64 as torch's default dtype inside one test (restored after it)."""
+    import torch
+
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)

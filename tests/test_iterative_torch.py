@@ -10,13 +10,7 @@ from test_iterative_problems import grid
 
 
 
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 as torch's default dtype inside this module's tests only (restored after each)."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("torch_float64")
 
 
 def _dense_grad(L, k, M, c):

@@ -89,6 +89,20 @@ class GeneralConfig:
     on_failure: str
 
 
+def size(A: Any, n: Any, routine: str) -> int:
+    """The operator's size: ``n=`` (checked against ``A``'s shape where it has one) or ``A.shape[0]``."""
+    shape = getattr(A, "shape", None)
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise ValueError(f"{routine}: n must be an integer >= 2, got {n!r}")
+        if shape is not None and len(shape) == 2 and int(shape[0]) != n:
+            raise ValueError(f"{routine}: n={n} does not match A's shape {tuple(shape)}")
+        return int(n)
+    if shape is None:
+        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
+    return int(shape[0])
+
+
 def _positive_int(x: Any, name: str, routine: str, allow_none: bool = True) -> int | None:
     if x is None and allow_none:
         return None

@@ -183,20 +183,6 @@ def _operators(A, B, T, n, dtype, hermitian, widths, routine):
     return opA, opB, opT, dt
 
 
-def _size(A, n, routine):
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"{routine}: n must be an integer >= 2, got {n!r}")
-        shape = getattr(A, "shape", None)
-        if shape is not None and len(shape) == 2 and int(shape[0]) != n:
-            raise ValueError(f"{routine}: n={n} does not match A's shape {tuple(shape)}")
-        return int(n)
-    shape = getattr(A, "shape", None)
-    if shape is None:
-        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
-    return int(shape[0])
-
-
 def _widths(cfg, n: int) -> tuple:
     """Block widths the solvers apply the operator to (a function is traced once per width)."""
     m = default_ncv(n, cfg.k) if cfg.ncv is None else cfg.ncv
@@ -261,7 +247,7 @@ def eigsh(
     run time, and a fault of a derivative raises a ``JaxRuntimeError`` carrying the same message.
     """
     routine = "eigsh"
-    size = _size(A, n, routine)
+    size = config.size(A, n, routine)
     # options that need no operator are checked first (before any tracing of a function)
     probe = config.Problem(n=size, real_bits=64, complex=False, has_B=B is not None,
                            has_T=preconditioner is not None, host=True)
@@ -363,7 +349,7 @@ def eigs(
     eigenvector phases raises :class:`~eigengrad.errors.GaugeError` (per ``gauge``).
     """
     routine = "eigs"
-    size = _size(A, n, routine)
+    size = config.size(A, n, routine)
     probe = config.Problem(n=size, real_bits=64, complex=True, has_B=False, has_T=False, host=True)
     pre = config.general(probe, k, which, sigma, "arnoldi" if solver == "auto" and sigma is None else solver,
                          ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol,

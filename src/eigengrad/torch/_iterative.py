@@ -319,20 +319,6 @@ def _dense(M) -> bool:
     return isinstance(M, torch.Tensor) and M.layout == torch.strided
 
 
-def _size(A, n, routine):
-    if n is not None:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise ValueError(f"{routine}: n must be an integer >= 2, got {n!r}")
-        shape = getattr(A, "shape", None)
-        if shape is not None and len(shape) == 2 and int(shape[0]) != n:
-            raise ValueError(f"{routine}: n={n} does not match A's shape {tuple(shape)}")
-        return int(n)
-    shape = getattr(A, "shape", None)
-    if shape is None:
-        raise TypeError(f"{routine}: A is a function X -> A X; pass its size as n=...")
-    return int(shape[0])
-
-
 @over_batch(_dense)
 def eigsh(
     A: Any, k: int, which: str = "smallest", sigma: float | None = None, B: Any = None, *,
@@ -381,7 +367,7 @@ def eigsh(
     (jacrev, jacfwd) and second derivatives (``NotImplementedError`` saying what to use).
     """
     routine = "eigsh"
-    size = _size(A, n, routine)
+    size = config.size(A, n, routine)
     opts = dict(block_size=block_size, ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver,
                 adjoint_tol=adjoint_tol, adjoint_maxiter=adjoint_maxiter, cluster_rtol=cluster_rtol, gauge=gauge,
                 on_failure=on_failure)
@@ -424,7 +410,7 @@ def eigs(
     Batching over leading axes of a dense ``A`` and ``torch.func`` support as in :func:`eigsh`.
     """
     routine = "eigs"
-    size = _size(A, n, routine)
+    size = config.size(A, n, routine)
     opts = dict(ncv=ncv, tol=tol, maxiter=maxiter, adjoint_solver=adjoint_solver, adjoint_tol=adjoint_tol,
                 adjoint_maxiter=adjoint_maxiter, restart=restart, cluster_rtol=cluster_rtol, gauge=gauge,
                 on_failure=on_failure)
