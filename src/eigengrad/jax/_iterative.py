@@ -82,7 +82,11 @@ def _general_adjoint(w, V, wbar, Vbar, cA, *, cfg, sA):
 
 
 def _concrete(*xs) -> bool:
-    return all(concrete(x) is not None for x in jax.tree_util.tree_leaves(xs))
+    """Every leaf has a value readable here (not traced, and not spread over other processes)."""
+    leaves = jax.tree_util.tree_leaves(xs)
+    if not all(getattr(x, "is_fully_addressable", True) for x in leaves if not isinstance(x, jax.core.Tracer)):
+        return False
+    return all(concrete(x) is not None for x in leaves)
 
 
 def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:
