@@ -380,7 +380,7 @@ def test_eigs_transposition(method):
     n, k = 100, 4
     A = nonnormal(n)
     Ac = A + 0.3j * torch.tensor(rng.standard_normal((n, n))) / n ** 0.5
-    kw = dict(adjoint_solver=method, tol=1e-12, adjoint_tol=1e-12)
+    kw = dict(adjoint_solver=method, tol=1e-12, adjoint_tol=1e-11)
     theta, dtheta = torch.zeros(n), torch.tensor(rng.standard_normal(n))
     cases = {
         "real": (lambda A: observe(*et.eigs(A, k, **kw)), A, torch.tensor(rng.standard_normal((n, n)))),
@@ -436,18 +436,18 @@ def test_torch_func_grad_jvp_vmap():
 
     Ar = A.clone().requires_grad_()
     (g_ref,) = torch.autograd.grad(loss(Ar), Ar)
-    assert rel(torch.func.grad(loss)(A), g_ref) < 1e-12
+    assert rel(torch.func.grad(loss)(A), g_ref) < 1e-10
     d = torch.tensor(rng.standard_normal((n, n)))
     _, jv = torch.func.jvp(loss, (A,), (d,))
     assert abs(float(jv) - float((g_ref * d).sum())) < 1e-9 * abs(float(jv))
     w, V = torch.func.vmap(lambda A: et.eigsh(A, k))(As)
     for i in range(2):
         wi, Vi = et.eigsh(As[i], k)
-        assert rel(w[i], wi) < 1e-14 and rel(V[i].abs(), Vi.abs()) < 1e-12
+        assert rel(w[i], wi) < 1e-14 and rel(V[i].abs(), Vi.abs()) < 1e-10
     G = torch.func.grad(lambda As: torch.func.vmap(loss)(As).sum())(As)
     Ar = As[1].clone().requires_grad_()
     (g1,) = torch.autograd.grad(loss(Ar), Ar)
-    assert rel(G[1], g1) < 1e-12
+    assert rel(G[1], g1) < 1e-10
     # sparse COO: torch.func.grad (PyTorch's functorch refuses CSR, and jvp of any sparse tensor)
     S = A.to_sparse_coo()
     gS = torch.func.grad(loss)(S)
