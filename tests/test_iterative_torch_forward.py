@@ -461,7 +461,7 @@ def test_torch_func_grad_jvp_vmap():
 
     Ar = Ad.clone().requires_grad_()
     (g_ref,) = torch.autograd.grad(loss_eigs(Ar), Ar)
-    assert rel(torch.func.grad(loss_eigs)(Ad), g_ref) < 1e-12
+    assert rel(torch.func.grad(loss_eigs)(Ad), g_ref) < 1e-10
     _, jv = torch.func.jvp(loss_eigs, (Ad,), (d,))
     assert abs(float(jv) - float((g_ref * d).sum())) < 1e-9 * abs(float(jv))
 
