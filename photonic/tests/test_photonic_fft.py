@@ -26,6 +26,7 @@ def medium_of(pol, lat, n, seed=0):
     return grid.smoothed_medium(fine, n, lat)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
 @pytest.mark.parametrize("pol", ["tm", "te"])
 def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
