@@ -85,15 +85,22 @@ def report_vectors(
     _emit(msg, mode)
 
 
+def _relative(part, scale) -> tuple[np.ndarray, float] | None:
+    """``(part / scale, tol)`` where some entry exceeds the gauge tolerance ``tol`` of ``part``'s
+    precision, else None (nothing to report)."""
+    part, scale = np.asarray(part), np.asarray(scale)
+    rel, tol = part / np.where(scale > 0, scale, 1.0), gauge_tolerance(part.dtype)
+    return (rel, tol) if np.any(rel > tol) else None
+
+
 def report_values(w: np.ndarray, spread: np.ndarray, scale: np.ndarray, mode: str, routine: str = "eigh") -> None:
     """Warn when a loss weights the eigenvalues of one degenerate cluster unequally."""
     if mode == "ignore":
         return
-    spread, scale = np.asarray(spread), np.asarray(scale)
-    tol = gauge_tolerance(spread.dtype)
-    rel = spread / np.where(scale > 0, scale, 1.0)
-    if not np.any(rel > tol):
+    found = _relative(spread, scale)
+    if found is None:
         return
+    rel = found[0]
     warnings.warn(
         f"{routine}: the loss weights eigenvalues inside a degenerate cluster unequally (relative "
         f"spread {float(np.max(rel)):.2e}). Either the loss is not differentiable there (one eigenvalue "
@@ -237,11 +244,10 @@ def report_forward(defect: np.ndarray, scale: np.ndarray, mode: str, routine: st
     inside clusters). The tangents returned are then exact only for functions of whole clusters."""
     if mode == "ignore":
         return
-    defect, scale = np.asarray(defect), np.asarray(scale)
-    tol = gauge_tolerance(defect.dtype)
-    rel = defect / np.where(scale > 0, scale, 1.0)
-    if not np.any(rel > tol):
+    found = _relative(defect, scale)
+    if found is None:
         return
+    rel, tol = found
     what = (
         "the tangents of individual eigen- or singular values inside the cluster are one directional "
         "derivative among many (only their sum over the cluster is exact)" if values else

@@ -144,23 +144,40 @@ def default_tol(bits: int) -> float:
     return 1e-10 if bits == 64 else 1e-4
 
 
-def _sharded_host(solver, p: Problem, routine: str) -> None:
-    if p.sharded and solver in HOST_SOLVERS:
+def _explicit(solver, p: Problem, routine: str, native: str) -> str | Callable:
+    """A solver the caller named: a host solver needs concrete values on the CPU, and is refused for
+    sharded inputs (it would gather the operator on one host)."""
+    if solver in HOST_SOLVERS and p.sharded:
         raise ValueError(
             f"{routine}: solver={solver!r} runs on one host and would gather the sharded operator there; "
             "sharded inputs need a native solver (leave solver to its default, or 'lobpcg'/'lanczos'/"
             "'arnoldi').")
+    if solver in HOST_SOLVERS and not p.host:
+        raise ValueError(
+            f"{routine}: solver={solver!r} runs on the host and needs concrete values on the CPU; "
+            f"under jit, vmap or on an accelerator use solver={native} (the default picks one)")
+    return solver
+
+
+def _common(solver, allowed: tuple, sigma, complex_sigma: bool, gauge: str, on_failure: str, routine: str):
+    """Checks both routines share: the modes, the solver's name, a finite ``sigma`` (returned as
+    float or complex)."""
+    check_gauge_mode(gauge)
+    check_failure_mode(on_failure)
+    if not (solver in allowed or callable(solver)):
+        raise ValueError(f"{routine}: solver must be one of {allowed} or a callable, got {solver!r}")
+    if sigma is None:
+        return None
+    sigma = complex(sigma) if complex_sigma else float(sigma)
+    if not (math.isfinite(sigma.real) and math.isfinite(sigma.imag)):
+        raise ValueError(f"{routine}: sigma must be finite, got {sigma!r}")
+    return sigma
 
 
 def choose_hermitian(solver, sigma, p: Problem, routine: str) -> str | Callable:
     """The solver ``eigsh`` runs (module docstring)."""
     if solver != "auto":
-        if solver in HOST_SOLVERS and not p.host and not p.sharded:
-            raise ValueError(
-                f"{routine}: solver={solver!r} runs on the host and needs concrete values on the CPU; "
-                "under jit, vmap or on an accelerator use solver='lobpcg' or 'lanczos' (the default picks one)")
-        _sharded_host(solver, p, routine)
-        return solver
+        return _explicit(solver, p, routine, "'lobpcg' or 'lanczos'")
     if sigma is not None:
         if not p.host:
             raise ValueError(
@@ -177,14 +194,7 @@ def hermitian(
     adjoint_maxiter, cluster_rtol, gauge, on_failure, routine: str = "eigsh",
 ) -> HermitianConfig:
     """Checked and defaulted options of ``eigsh``."""
-    check_gauge_mode(gauge)
-    check_failure_mode(on_failure)
-    if not (solver in HERMITIAN_SOLVERS or callable(solver)):
-        raise ValueError(f"{routine}: solver must be one of {HERMITIAN_SOLVERS} or a callable, got {solver!r}")
-    if sigma is not None:
-        sigma = float(sigma)
-        if not math.isfinite(sigma):
-            raise ValueError(f"{routine}: sigma must be finite, got {sigma!r}")
+    sigma = _common(solver, HERMITIAN_SOLVERS, sigma, False, gauge, on_failure, routine)
     k = _check_k(k, p.n - 1, p.n, routine)
     solver = choose_hermitian(solver, sigma, p, routine)
     window.check_hermitian_options(which, sigma, solver, routine, True if p.has_B else None)
@@ -211,12 +221,7 @@ def hermitian(
 def choose_general(solver, sigma, p: Problem, routine: str) -> str | Callable:
     """The solver ``eigs`` runs: ARPACK on the host, the native Krylov–Schur Arnoldi elsewhere."""
     if solver != "auto":
-        if solver in HOST_SOLVERS and not p.host and not p.sharded:
-            raise ValueError(
-                f"{routine}: solver={solver!r} runs on the host and needs concrete values on the CPU; "
-                "under jit, vmap or on an accelerator use solver='arnoldi' (the default picks it)")
-        _sharded_host(solver, p, routine)
-        return solver
+        return _explicit(solver, p, routine, "'arnoldi'")
     if sigma is not None and not p.host:
         raise ValueError(f"{routine}: sigma (shift-invert) needs concrete values on the host (ARPACK) or "
                          "your own solver=callable")
@@ -228,16 +233,9 @@ def general(
     restart, cluster_rtol, gauge, on_failure, routine: str = "eigs",
 ) -> GeneralConfig:
     """Checked and defaulted options of ``eigs``."""
-    check_gauge_mode(gauge)
-    check_failure_mode(on_failure)
-    if not (solver in GENERAL_SOLVERS or callable(solver)):
-        raise ValueError(f"{routine}: solver must be one of {GENERAL_SOLVERS} or a callable, got {solver!r}")
+    sigma = _common(solver, GENERAL_SOLVERS, sigma, True, gauge, on_failure, routine)
     if adjoint_solver not in GENERAL_ADJOINT:
         raise ValueError(f"{routine}: adjoint_solver must be one of {GENERAL_ADJOINT}, got {adjoint_solver!r}")
-    if sigma is not None:
-        sigma = complex(sigma)
-        if not (math.isfinite(sigma.real) and math.isfinite(sigma.imag)):
-            raise ValueError(f"{routine}: sigma must be finite, got {sigma!r}")
     k = _check_k(k, p.n - 2, p.n, routine)
     solver = choose_general(solver, sigma, p, routine)
     window.check_general_options(which, sigma, solver, routine)

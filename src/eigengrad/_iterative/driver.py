@@ -106,7 +106,7 @@ def check_inputs(A: Op, B: Op | None, T: Op | None, X0: Array, *, hermitian: boo
                              "start vector)")
 
 
-def _pairs_from(xp, w_all, V_all, like: Array, wdtype) -> tuple[Array, Array]:
+def _pairs_from(xp, w_all, V_all, like: Array) -> tuple[Array, Array]:
     """A foreign solver's output as arrays of ``like``'s namespace and device."""
     dev = getattr(like, "device", None)
     if not _same_namespace(xp, w_all):
@@ -172,9 +172,9 @@ def _solve_hermitian(cfg, A, B, T, X0, host):
     else:
         w_all, V_all = cfg.solver(A, k, B=B, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol,
                                   maxiter=cfg.maxiter, preconditioner=T)
-        w_all, V_all = _pairs_from(xp, w_all, V_all, X0, rdt)
+    w_all, V_all = _pairs_from(xp, w_all, V_all, X0)
+    if callable(cfg.solver):
         _enough(w_all, k, "eigsh")
-    w_all, V_all = _pairs_from(xp, w_all, V_all, X0, rdt)
     w_all, V_all = xp.astype(real(w_all), rdt), xp.astype(V_all, X0.dtype)
     w, V, guard = window.split(w_all, V_all, k, cfg.which, cfg.sigma)
     gap = rules.cut_gap(w, guard) if guard.shape[0] else xp.full((k,), float("inf"), dtype=rdt)
@@ -196,8 +196,9 @@ def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] 
                                    tol=cfg.tol, maxiter=cfg.maxiter)
     else:
         w_all, V_all = cfg.solver(A, k, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol, maxiter=cfg.maxiter)
-        _enough(_pairs_from(xp, w_all, V_all, X0, None)[0], k, "eigs")
-    w_all, V_all = _pairs_from(xp, w_all, V_all, X0, None)
+    w_all, V_all = _pairs_from(xp, w_all, V_all, X0)
+    if callable(cfg.solver):
+        _enough(w_all, k, "eigs")
     w_all, V_all = xp.astype(w_all, cdt), xp.astype(V_all, cdt)
     nrm = cnorm(xp, V_all)
     V_all = V_all / xp.astype(xp.where(nrm > 0, nrm, xp.ones_like(nrm)), cdt)[None, :]

@@ -82,11 +82,10 @@ def _general_adjoint(w, V, wbar, Vbar, cA, *, cfg, sA):
 
 
 def _concrete(*xs) -> bool:
-    """Every leaf has a value readable here (not traced, and not spread over other processes)."""
-    leaves = jax.tree_util.tree_leaves(xs)
-    if not all(getattr(x, "is_fully_addressable", True) for x in leaves if not isinstance(x, jax.core.Tracer)):
-        return False
-    return all(concrete(x) is not None for x in leaves)
+    """Every leaf has a value readable here (not traced, and not spread over other processes), decided
+    without copying any array to the host."""
+    return all(x.to_concrete_value() is not None if isinstance(x, jax.core.Tracer)
+               else getattr(x, "is_fully_addressable", True) for x in jax.tree_util.tree_leaves(xs))
 
 
 def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:
