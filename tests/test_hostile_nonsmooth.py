@@ -5,6 +5,8 @@ Each bad argument must give a ValueError/TypeError naming it, raised before the 
 scales give checked results. Inputs are never changed.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -375,6 +377,28 @@ def test_extreme_scales(scale):
     assert ns.directional_derivative(fam, ns.lambda_max(), np.zeros(2), d) == pytest.approx(scale, rel=1e-12)
     res = ns.minimize(fam, ns.lambda_max(), THETA, maxiter=40)
     assert res.converged and res.f == pytest.approx(scale, rel=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_comparison_methods_scale_invariant(scale):
+    # The naive gradient and the soft-max continuation take the same steps at every scale as at
+    # scale 1: the gradient stalls at the kink (its line search fails; before the scaled norm it
+    # claimed stationarity at 1e-300, its gradient norm underflowing to 0, and overflowed at 1e300),
+    # the continuation ends at the minimiser (L-BFGS-B's tolerances are absolute: at 1e-300 it never
+    # moved, at 1e300 its first step left the finite range). "steepest" shares "cluster"'s scaled QP.
+    def run(s):
+        fam = ns.AffineFamily(s * np.eye(2), s * SIGMA)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return (ns.minimize(fam, ns.lambda_max(), THETA, method="gradient", maxiter=60),
+                    ns.minimize_lse(fam, ns.lambda_max(), THETA, maxiter=300))
+    for res, ref in zip(run(scale), run(1.0)):
+        assert (res.converged, res.message) == (ref.converged, ref.message)
+        assert res.f / scale == pytest.approx(ref.f, rel=1e-8)
+        np.testing.assert_allclose(res.theta, ref.theta, atol=1e-8)
+    gradient, lse = run(scale)
+    assert not gradient.converged and gradient.message == "line search failed"
+    assert lse.f == pytest.approx(scale, rel=1e-8)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the family's own arithmetic

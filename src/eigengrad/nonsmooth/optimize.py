@@ -319,7 +319,7 @@ def _gradient(family, obj, theta, lower, upper, tau, opts, verbose, callback) ->
         g = m.C @ np.array([m.weights[b.term] for b in m.blocks])
         lo, hi = tangent_cone(theta, lower, upper)
         d = np.clip(-g, lo, hi)
-        norm = float(np.linalg.norm(d))
+        norm = sp.norm(d)
         return (d / norm if norm > 0 else d), -norm, (1,) * len(m.blocks), len(m.blocks)
 
     return _descent(family, obj, theta, lower, upper, tau, opts, verbose, callback, direction)

@@ -22,6 +22,7 @@ import scipy.optimize
 from . import _checks
 from .family import Family, Spectrum, linearize, spectrum
 from .objectives import Objective, objective_arg
+from ._spectraplex import power_of_two
 from .optimize import History, Result
 
 
@@ -100,7 +101,9 @@ def minimize_lse(
 
     ``temperature`` defaults to ``1e-2 · s`` at ``theta0`` (``s`` = :meth:`Objective.scale`); each
     stage runs L-BFGS-B to its own tolerance, then ``T ← T/10`` until ``min_temperature · s`` or ``maxiter``
-    function evaluations in all. The history records the true objective at every evaluation.
+    function evaluations in all. L-BFGS-B sees the objective divided by ``c``, the power of two nearest
+    ``s``, so that its absolute tolerances mean the same at every scale (exact: ``c`` is a power of
+    two). The history records the true objective at every evaluation.
     """
     theta = _checks.parameters(family, theta0, "theta0")
     lower, upper = _checks.box(bounds, theta.shape[0])
@@ -112,6 +115,7 @@ def minimize_lse(
     _, _, spec = lse_value_and_grad(family, obj, theta, 1.0)
     scale = max(obj.scale(spec.w), 1e-300)
     T = 1e-2 * scale if T is None else T
+    c = power_of_two(scale)
     box = None if bounds is None else list(zip(lower, upper))
     stop = {"flag": False}
     best = {"theta": theta, "f": np.inf}
@@ -126,7 +130,7 @@ def minimize_lse(
         if callback is not None and callback(len(hist.f), x, f_true):
             stop["flag"] = True
             raise StopIteration
-        return val, grad
+        return val / c, grad / c
 
     while T >= min_temperature * scale and len(hist.f) < maxiter and not stop["flag"]:
         try:
