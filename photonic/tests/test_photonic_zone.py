@@ -115,3 +115,31 @@ def test_whole_zone_band_edges_of_the_air_holes_are_on_the_path():
     f = np.asarray(iterative.frequencies(iterative.solve(pw, air_holes(lat, 16), "tm", 3).lam))
     e = zone.compare_extrema(f[: len(path)], f[len(path):], kz, 2)
     assert e.on_path(rtol=1e-6) and e.ratio_zone == pytest.approx(e.ratio_path, rel=1e-6) and e.ratio_path > 0.05
+
+
+@pytest.mark.slow
+def test_complete_gap_gradient_matches_central_differences():
+    """The complete-gap ratio (TE above band 1, TM above band 2) of a C6v grid design near the air-hole
+    crystal, ``jax.grad`` through eigsh's adjoint against central differences along a random
+    direction of the orbit variables."""
+    import jax
+
+    from eigengrad_photonic import gaps
+
+    lat = lattice.triangular()
+    n = 12
+    d = zone.GridDesign(lat, n)
+    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k(s) for s in ("Γ", "M", "K")]))
+    theta = np.clip(d.project(air_holes(lat, n).eps) + 0.05 * np.random.default_rng(4).standard_normal(d.size), 0, 1)
+
+    def ratio(t):
+        return gaps.gap_midgap(pw, grid.grid_medium(d.eps(t)), gaps.COMPLETE_TRIANGULAR)
+
+    value, g = jax.value_and_grad(ratio)(theta)
+    assert float(value) > 0  # a complete gap
+    dirn = np.random.default_rng(5).standard_normal(d.size)
+    h = 1e-4
+    fd = (float(ratio(theta + h * dirn)) - float(ratio(theta - h * dirn))) / (2 * h)
+    assert float(g @ dirn) == pytest.approx(fd, rel=1e-5)
+    with pytest.raises(ValueError, match="gaps"):
+        gaps.gap_midgap(pw, grid.grid_medium(d.eps(theta)), (("xy", 1),))
