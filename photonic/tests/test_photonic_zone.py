@@ -15,18 +15,6 @@ from eigengrad_photonic import grid, iterative, lattice, zone
 MPB = json.loads((pathlib.Path(__file__).parent / "data" / "mpb_triangular.json").read_text())
 
 
-def fine_disk(lat, n, radius, s=4):
-    """1 inside a disk of ``radius`` about the lattice points, 0 outside, on the (s n)² fine grid of
-    :func:`grid.smoothed_medium`."""
-    u = (np.arange(s * n) + 0.5) / (s * n)
-    frac = np.stack(np.meshgrid(u, u, indexing="ij"), -1)
-    inside = np.zeros(frac.shape[:2], bool)
-    for du in (-1, 0, 1):
-        for dv in (-1, 0, 1):
-            inside |= np.linalg.norm((frac - np.array([du, dv])) @ lat.vectors, axis=-1) < radius
-    return inside.astype(float)
-
-
 @pytest.mark.parametrize("lat, order", [(lattice.square(), 8), (lattice.triangular(), 12)], ids=["square", "triangular"])
 def test_grid_designs_have_the_full_point_symmetry(lat, order):
     group = zone.point_group(lat)
@@ -91,7 +79,7 @@ def test_symmetric_triangular_design_has_exact_doublets():
 
 def air_holes(lat, n):
     """MPB's tri-holes crystal: air holes r = 0.45 in ε = 12, smoothed onto the n² grid."""
-    return grid.smoothed_medium(12.0 - 11.0 * fine_disk(lat, n, 0.45), n, lat)
+    return grid.smoothed_medium(12.0 - 11.0 * grid.disk_indicator(lat, n, 0.45, s=4), n, lat)
 
 
 @pytest.mark.slow
