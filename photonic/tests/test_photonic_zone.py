@@ -1,5 +1,5 @@
 """eigengrad_photonic.zone: point groups on grid points (C4v, C6v), symmetric grid designs, whole-zone
-sampling; the triangular lattice against MPB (tests/data/mpb_triangular.json)."""
+sampling; the triangular lattice against MPB (tests/data/mpb_band_ranges.json)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from eigengrad_photonic import grid, iterative, lattice, zone
 
-MPB = json.loads((pathlib.Path(__file__).parent / "data" / "mpb_triangular.json").read_text())
+MPB = json.loads((pathlib.Path(__file__).parent / "data" / "mpb_band_ranges.json").read_text())
 
 
 @pytest.mark.parametrize("lat, order", [(lattice.square(), 8), (lattice.triangular(), 12)], ids=["square", "triangular"])
