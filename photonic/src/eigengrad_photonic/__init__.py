@@ -8,7 +8,9 @@ Frequencies are in units of ``ω a / 2πc``; eigenvalues ``λ = (ωa/c)²``. Nee
   (:mod:`operators`, :mod:`bands`, :mod:`family`, :mod:`optimize`);
 * matrix-free (real resolution): the same pencils applied by FFT on the pixel grid in
   ``O(N log N)`` per product, TE with MPB's sub-pixel (effective-tensor) smoothing, solved by
-  ``eigengrad.jax.eigsh`` (LOBPCG) with a kinetic-energy preconditioner (:mod:`fft`, :mod:`solve`).
+  ``eigengrad.jax.eigsh`` (LOBPCG) with a kinetic-energy preconditioner (:mod:`grid`, :mod:`iterative`);
+  symmetric (C4v, C6v) grid designs and whole-zone sampling (:mod:`zone`), single and complete
+  (TE + TM) gaps with their gradients (:mod:`gaps`).
 
 Modules: :mod:`lattice` (lattices, k-paths, plane-wave sets), :mod:`geometry` (permittivity maps,
 designs), :mod:`objective` (gap–midgap ratio), :mod:`plotting` (figures), :mod:`demo` (``make demo``).

@@ -74,6 +74,19 @@ def smoothed_medium(fine, n: int, lattice: Lattice, delta: float = 1e-8) -> Medi
     return Medium(mean, eta)
 
 
+def disk_indicator(lattice: Lattice, n: int, radius: float, s: int = 8) -> np.ndarray:
+    """1 inside the disks of ``radius`` about the lattice points, 0 outside, sampled at the points of
+    the ``(s n)²`` fine grid that :func:`smoothed_medium` reads (e.g. ``1 + 11 · disk_indicator(...)``
+    for rods of ε = 12 in air, ``12 − 11 · disk_indicator(...)`` for air holes in ε = 12)."""
+    u = (np.arange(s * n) + 0.5) / (s * n)
+    frac = np.stack(np.meshgrid(u, u, indexing="ij"), -1)
+    inside = np.zeros(frac.shape[:2], bool)
+    for du in (-1, 0, 1):
+        for dv in (-1, 0, 1):
+            inside |= np.linalg.norm((frac - np.array([du, dv])) @ lattice.vectors, axis=-1) < radius
+    return inside.astype(float)
+
+
 @dataclass(frozen=True)
 class PlaneWaveGrid:
     """Plane-wave sets at wavevectors ``k (nk, 2)`` (Cartesian) on an ``n × n`` FFT grid.
