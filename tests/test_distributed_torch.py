@@ -1,6 +1,7 @@
 """``eigengrad.torch.distributed.eigsh`` / ``eigs`` on 2 and 4 gloo ranks over loopback (subprocesses
-running tests/distributed/torch_worker.py): eigenvalues, eigenvectors and the gradient with respect to
-a potential agree with the single-process ``eigengrad.torch.eigsh`` / ``eigs`` to 1e-10 (float64)."""
+running tests/distributed/torch_worker.py): eigenvalues, eigenvectors, the gradient with respect to a
+potential and the forward-mode tangents agree with the single-process ``eigengrad.torch.eigsh`` /
+``eigs`` (values and vectors to 1e-10, derivatives to 1e-8; float64), also for ``A v = λ B v``."""
 
 from __future__ import annotations
 
@@ -55,6 +56,17 @@ def test_ranks_agree_with_one_process(world):
         assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
     # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
     assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
+    # generalized A v = λ B v, B = diag(mass) split by rows (LOBPCG): B-orthonormal V, the gradient
+    assert r["generalized_w"] < TOL and r["generalized_V"] < TOL and r["generalized_grad"] < 1e-8, r
+    # forward mode of eigsh and eigs (tangent solves to 1e-10 by different iterates, as the gradients)
+    for name in ("forward_eigsh", "forward_eigs"):
+        assert r[f"{name}_dw"] < 1e-8 and r[f"{name}_dV"] < 1e-8, (name, r)
+    assert all(v == 0.0 for key, v in r.items() if key.endswith("_spread")), r  # identical on every rank
+
+
+def test_generalized_needs_lobpcg():
+    with pytest.raises(ValueError, match="solver='lobpcg'"):
+        eigsh(lambda X: X, 2, n_local=10, B=lambda X: X, solver="lanczos")
 
 
 def test_needs_an_initialised_process_group():
