@@ -22,12 +22,12 @@ TIMEOUT = 300
 TOL = 1e-10
 
 
-def run_ranks(world: int) -> dict:
+def run_ranks(world: int, solvers: str) -> dict:
     port = free_port()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     procs = [subprocess.Popen([sys.executable, str(WORKER), "--rank", str(r), "--world", str(world), "--port",
-                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               str(port), "--solvers", solvers], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for r in range(world)]
     outs = []
     try:
@@ -46,7 +46,9 @@ def run_ranks(world: int) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", [2, 4])
 def test_ranks_agree_with_one_process(world):
-    r = run_ranks(world)
+    """The generalized problem and forward mode on 2 ranks only (the same code paths; 4 ranks cost
+    twice the processes on a 2-core machine)."""
+    r = run_ranks(world, "lobpcg,lanczos,arnoldi" + (",generalized,forward" if world == 2 else ""))
     assert r["world"] == world
     for solver in ("lobpcg", "lanczos"):
         assert r[f"{solver}_w"] < TOL and r[f"{solver}_V"] < TOL, (solver, r)
@@ -56,6 +58,8 @@ def test_ranks_agree_with_one_process(world):
         assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
     # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
     assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
+    if world != 2:
+        return
     # generalized A v = λ B v, B = diag(mass) split by rows (LOBPCG): B-orthonormal V, the gradient
     assert r["generalized_w"] < TOL and r["generalized_V"] < TOL and r["generalized_grad"] < 1e-8, r
     # forward mode of eigsh and eigs (tangent solves to 1e-10 by different iterates, as the gradients)
