@@ -27,7 +27,8 @@ def run_ranks(world: int, solvers: str) -> dict:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     procs = [subprocess.Popen([sys.executable, str(WORKER), "--rank", str(r), "--world", str(world), "--port",
-                               str(port), "--solvers", solvers], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               str(port), "--solvers", solvers], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
              for r in range(world)]
     outs = []
     try:

@@ -81,7 +81,6 @@ def _offsets(n_local: int, group) -> tuple[int, int]:
 def global_rows_randn(first: int, n_local: int, m: int, dtype: torch.dtype, device) -> torch.Tensor:
     """Rows ``first : first + n_local`` of one seeded ``(n, m)`` Gaussian block, the same for every
     split of the rows (chunk ``c`` of ``_CHUNK`` rows is drawn from seed ``c``)."""
-    real = torch.empty((), dtype=dtype).real.dtype
     parts = []
     last = first + n_local
     for c in range(first // _CHUNK, (last - 1) // _CHUNK + 1):
@@ -95,6 +94,7 @@ def global_rows_randn(first: int, n_local: int, m: int, dtype: torch.dtype, devi
 
 
 def _apply(op: Operator | None):
+    """``op``'s product without autograd, or None."""
     return None if op is None else op.apply
 
 
@@ -261,10 +261,10 @@ def _checked(routine: str, k, n_local, group, params, gauge: str, on_failure: st
 def eigsh(
     matvec_local: Callable[[torch.Tensor], torch.Tensor], k: int, *, n_local: int, group=None,
     params: Sequence[torch.Tensor] = (), B: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    which: str = "smallest", solver: str = "lobpcg", dtype: torch.dtype | None = None, tol: float | None = None, maxiter: int | None = None,
-    block_size: int | None = None, ncv: int | None = None, adjoint_tol: float | None = None,
-    adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
-    on_failure: str = "raise", return_info: bool = False,
+    which: str = "smallest", solver: str = "lobpcg", dtype: torch.dtype | None = None,
+    tol: float | None = None, maxiter: int | None = None, block_size: int | None = None, ncv: int | None = None,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
     """``k`` eigenpairs (smallest or largest) of a Hermitian operator, ``A v = λ v`` or ``A v = λ B v``
     (``V^H B V = I``), whose rows are split across the ranks of ``group`` (default: the world
@@ -276,9 +276,8 @@ def eigsh(
     ``B``: ``X_local -> (B X)_local``, Hermitian positive definite, split and called like
     ``matvec_local``; constant (no gradient, as a function ``B`` of :func:`eigengrad.torch.eigsh`);
     LOBPCG only. ``solver``: ``"lobpcg"`` or ``"lanczos"`` (thick-restart Lanczos, basis ``ncv``;
-    no ``B``). Returns ``w``
-    ``(k,)`` (ascending, equal on every rank) and this rank's rows ``V_local (n_local, k)`` of the
-    eigenvectors, with an :class:`EigInfo` for ``return_info=True``.
+    no ``B``). Returns ``w`` ``(k,)`` (ascending, equal on every rank) and this rank's rows
+    ``V_local (n_local, k)`` of the eigenvectors, with an :class:`EigInfo` for ``return_info=True``.
 
     Reverse mode, ``backward`` called on every rank: the loss differentiated is the SUM of the
     ranks' losses (each rank's loss reads the shared ``w`` and its own rows of ``V``), so a term in
