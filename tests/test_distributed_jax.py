@@ -84,7 +84,7 @@ def two_processes():
 
 
 def _no_error(r: dict, case: str) -> None:
-    assert f"{case}_error" not in r, r[f"{case}_error"]
+    assert f"{case}_error" not in r, r[f"{case}_error"] + "\n" + r.get(f"{case}_traceback", "")
 
 
 def test_row_sharded_dense_matrix(dense):
