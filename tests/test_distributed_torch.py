@@ -1,6 +1,7 @@
 """``eigengrad.torch.distributed.eigsh`` / ``eigs`` on 2 and 4 gloo ranks over loopback (subprocesses
-running tests/distributed/torch_worker.py): eigenvalues, eigenvectors and the gradient with respect to
-a potential agree with the single-process ``eigengrad.torch.eigsh`` / ``eigs`` to 1e-10 (float64)."""
+running tests/distributed/torch_worker.py): eigenvalues, eigenvectors, the gradient with respect to a
+potential and the forward-mode tangents agree with the single-process ``eigengrad.torch.eigsh`` /
+``eigs`` (values and vectors to 1e-10, derivatives to 1e-8; float64), also for ``A v = λ B v``."""
 
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ TIMEOUT = 300
 TOL = 1e-10
 
 
-def run_ranks(world: int) -> dict:
+def run_ranks(world: int, solvers: str) -> dict:
     port = free_port()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     procs = [subprocess.Popen([sys.executable, str(WORKER), "--rank", str(r), "--world", str(world), "--port",
-                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               str(port), "--solvers", solvers], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
              for r in range(world)]
     outs = []
     try:
@@ -45,7 +47,9 @@ def run_ranks(world: int) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", [2, 4])
 def test_ranks_agree_with_one_process(world):
-    r = run_ranks(world)
+    """The generalized problem and forward mode on 2 ranks only (the same code paths; 4 ranks cost
+    twice the processes on a 2-core machine)."""
+    r = run_ranks(world, "lobpcg,lanczos,arnoldi" + (",generalized,forward" if world == 2 else ""))
     assert r["world"] == world
     for solver in ("lobpcg", "lanczos"):
         assert r[f"{solver}_w"] < TOL and r[f"{solver}_V"] < TOL, (solver, r)
@@ -55,6 +59,19 @@ def test_ranks_agree_with_one_process(world):
         assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
     # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
     assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
+    if world != 2:
+        return
+    # generalized A v = λ B v, B = diag(mass) split by rows (LOBPCG): B-orthonormal V, the gradient
+    assert r["generalized_w"] < TOL and r["generalized_V"] < TOL and r["generalized_grad"] < 1e-8, r
+    # forward mode of eigsh and eigs (tangent solves to 1e-10 by different iterates, as the gradients)
+    for name in ("forward_eigsh", "forward_eigs"):
+        assert r[f"{name}_dw"] < 1e-8 and r[f"{name}_dV"] < 1e-8, (name, r)
+    assert all(v == 0.0 for key, v in r.items() if key.endswith("_spread")), r  # identical on every rank
+
+
+def test_generalized_needs_lobpcg():
+    with pytest.raises(ValueError, match="solver='lobpcg'"):
+        eigsh(lambda X: X, 2, n_local=10, B=lambda X: X, solver="lanczos")
 
 
 def test_needs_an_initialised_process_group():

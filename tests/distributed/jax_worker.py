@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--devices", type=int, default=8)
@@ -174,5 +175,6 @@ for name in opts.cases.split(","):
         CASES[name]()
     except Exception as e:  # noqa: BLE001  (reported to the test, which names the failing case)
         out[f"{name}_error"] = f"{type(e).__name__}: {str(e)[:2000]}"
+        out[f"{name}_traceback"] = traceback.format_exc()[-4000:]
     out[f"{name}_seconds"] = round(time.perf_counter() - t0, 2)
 print("RESULT " + json.dumps(out), flush=True)

@@ -81,11 +81,17 @@ def _general_adjoint(w, V, wbar, Vbar, cA, *, cfg, sA):
     return a, inf.res, inf.iters
 
 
+def _readable(x) -> bool:
+    """``x`` has a value readable here: not traced (an eager ``grad``/``jvp`` tracer carries its
+    primal), and not spread over devices of other processes. Decided without copying to the host."""
+    if isinstance(x, jax.core.Tracer):
+        x = x.to_concrete_value()
+    return x is not None and getattr(x, "is_fully_addressable", True)
+
+
 def _concrete(*xs) -> bool:
-    """Every leaf has a value readable here (not traced, and not spread over other processes), decided
-    without copying any array to the host."""
-    return all(x.to_concrete_value() is not None if isinstance(x, jax.core.Tracer)
-               else getattr(x, "is_fully_addressable", True) for x in jax.tree_util.tree_leaves(xs))
+    """Every leaf has a value readable here (see ``_readable``)."""
+    return all(_readable(x) for x in jax.tree_util.tree_leaves(xs))
 
 
 def _emit(fn: Callable, *args, mode: str, strict: bool = False, **kw) -> None:

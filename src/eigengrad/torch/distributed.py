@@ -1,6 +1,7 @@
-"""``eigsh`` for operators whose rows are split across the ranks of a ``torch.distributed`` process
-group: each rank holds ``n_local`` consecutive rows of every block and supplies the product on them,
-``X_local (n_local, m) -> (A X)_local`` (it may exchange halos with other ranks itself).
+"""``eigsh`` (optionally ``A v = λ B v``) and ``eigs`` for operators whose rows are split across the
+ranks of a ``torch.distributed`` process group: each rank holds ``n_local`` consecutive rows of every
+block and supplies the product on them, ``X_local (n_local, m) -> (A X)_local`` (it may exchange
+halos with other ranks itself).
 
 The neutral solvers and adjoint rules run unchanged on the local rows: every sum over rows (Gram
 products ``X^H Y``, column dots and norms) is summed over the group by ``all_reduce``
@@ -11,7 +12,8 @@ the Krylov recurrences are the same on every rank. Per iteration that is a few a
 Backward: the adjoint solves of ``_rules.partial.hermitian_adjoint`` under the same reduction, then
 ONE ``torch.autograd.grad`` through the local product gives each rank the gradients of its own
 ``params``. The product's halo exchange needs no autograd: ``V`` is a constant there, only the
-parameters are differentiated.
+parameters are differentiated. Forward mode: one JVP of the local product at ``V_local``, then the
+tangent solves of ``_rules.partial`` under the same reduction.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .._solvers import comm, report, window
 from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
 from .._solvers.report import EigInfo
+from .._iterative import driver
 from .._iterative.config import default_tol
 from ._iterative import _first_order, _np
 from ._operators import Operator, as_operator
@@ -78,7 +81,6 @@ def _offsets(n_local: int, group) -> tuple[int, int]:
 def global_rows_randn(first: int, n_local: int, m: int, dtype: torch.dtype, device) -> torch.Tensor:
     """Rows ``first : first + n_local`` of one seeded ``(n, m)`` Gaussian block, the same for every
     split of the rows (chunk ``c`` of ``_CHUNK`` rows is drawn from seed ``c``)."""
-    real = torch.empty((), dtype=dtype).real.dtype
     parts = []
     last = first + n_local
     for c in range(first // _CHUNK, (last - 1) // _CHUNK + 1):
@@ -91,13 +93,18 @@ def global_rows_randn(first: int, n_local: int, m: int, dtype: torch.dtype, devi
     return torch.cat(parts).to(dtype=dtype, device=device).contiguous()
 
 
+def _apply(op: Operator | None):
+    """``op``'s product without autograd, or None."""
+    return None if op is None else op.apply
+
+
 class _Eigsh(torch.autograd.Function):
     @staticmethod
-    def forward(cfg: _Config, op: Operator, X0: torch.Tensor, *params):
+    def forward(cfg: _Config, op: Operator, opB: Operator | None, X0: torch.Tensor, *params):
         with comm.reducing(_allreduce(cfg.group)), torch.no_grad():
             if cfg.solver == "lobpcg":
                 w, V, res, guard, iters = extremal(op.apply, X0, cfg.k, largest=cfg.which == "largest",
-                                                   tol=cfg.tol, maxiter=cfg.maxiter)
+                                                   B=_apply(opB), tol=cfg.tol, maxiter=cfg.maxiter)
             else:
                 r = krylov_schur(op.apply, X0[:, :1], cfg.k, which=cfg.which, hermitian=True, ncv=cfg.ncv,
                                  tol=cfg.tol, maxiter=cfg.maxiter)
@@ -106,16 +113,19 @@ class _Eigsh(torch.autograd.Function):
                 R = op.apply(V) - V * w[None, :]
                 res = comm.cnorm(namespace(R), R) / w.abs().max().clamp_min(torch.finfo(w.dtype).tiny)
             gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full_like(w, torch.inf)
-        report.forward(_np(res), int(iters), tol=cfg.tol, mode=cfg.on_failure, routine=ROUTINE)
+            norms = comm.cdot(namespace(V), V, V if opB is None else opB.apply(V)).real
+        driver.check_forward(cfg, _np(w), _np(V), _np(res), _np(norms), int(iters), mode=cfg.on_failure,
+                             routine=ROUTINE)
         return w.clone(), V.clone(), res, gap, torch.as_tensor(iters)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        cfg, op, _, *params = inputs
+        cfg, op, opB, _, *params = inputs
         w, V, res, gap, its = output
-        ctx.cfg, ctx.op = cfg, op
+        ctx.cfg, ctx.op, ctx.opB = cfg, op, opB
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
+        ctx.save_for_forward(w, V, gap)
         ctx.mark_non_differentiable(res, gap, its)
 
     @staticmethod
@@ -135,11 +145,29 @@ class _Eigsh(torch.autograd.Function):
                                       ROUTINE)
             touched = (comm.cnorm(xp, Vbar) > 0) | (wbar != 0)
             report.cut(_np(w), _np(gap), _np(touched), rtol=cfg.rtol, mode="raise", routine=ROUTINE)
-            a, _, info = rules.hermitian_adjoint(op.apply, w, V, wbar, Vbar, sign=cfg.sign, method="cg",
-                                                 tol=cfg.atol, maxiter=cfg.amax, rtol=cfg.rtol)
+            a, _, info = rules.hermitian_adjoint(op.apply, w, V, wbar, Vbar, B=_apply(ctx.opB),
+                                                 BV=None if ctx.opB is None else ctx.opB.apply(V), sign=cfg.sign,
+                                                 method="cg", tol=cfg.atol, maxiter=cfg.amax, rtol=cfg.rtol)
         report.adjoint(_np(info.res), int(info.iters), tol=cfg.atol, mode=cfg.on_failure, routine=ROUTINE)
         grads = op.cotangent(V, a)
-        return (None, None, None, *_first_order(ROUTINE, grads, w, V))
+        return (None, None, None, None, *_first_order(ROUTINE, grads, w, V))
+
+    @staticmethod
+    def jvp(ctx, _cfg, _op, _opB, _X0, *dparams):
+        """Forward mode: one JVP of this rank's product at ``V_local``, then the projected solves of
+        ``rules.hermitian_jvp`` under the row reduction (``dw`` equal on every rank)."""
+        w, V, gap = ctx.saved_tensors
+        cfg, op, opB = ctx.cfg, ctx.op, ctx.opB
+        dAV = op.tangent(V, dparams)
+        with comm.reducing(_allreduce(cfg.group)), torch.no_grad():
+            bad = rules.singular_pairs(w, gap, cfg.rtol)
+            report.cut(_np(w), _np(gap), _np(bad), rtol=cfg.rtol, mode="warn", routine=ROUTINE + report.NAN_TANGENTS)
+            dw, dV, info = rules.hermitian_jvp(op.apply, w, V, torch.zeros_like(V) if dAV is None else dAV,
+                                               B=_apply(opB), BV=None if opB is None else opB.apply(V),
+                                               sign=cfg.sign, method="cg", tol=cfg.atol, maxiter=cfg.amax,
+                                               rtol=cfg.rtol, undefined=bad)
+        report.adjoint(_np(info.res), int(info.iters), tol=cfg.atol, mode=cfg.on_failure, routine=ROUTINE)
+        return dw, dV, None, None, None
 
 
 class _Eigs(torch.autograd.Function):
@@ -168,6 +196,7 @@ class _Eigs(torch.autograd.Function):
         ctx.cfg, ctx.op, ctx.opH = cfg, op, opH
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(w, V, gap)
+        ctx.save_for_forward(w, V, gap)
         ctx.mark_non_differentiable(res, gap)
 
     @staticmethod
@@ -191,6 +220,24 @@ class _Eigs(torch.autograd.Function):
         report.adjoint(_np(info.res), int(info.iters), tol=cfg.atol, mode=cfg.on_failure, routine=GENERAL)
         return (None, None, None, None, *_first_order(GENERAL, op.cotangent(V, a), w, V))
 
+    @staticmethod
+    def jvp(ctx, _cfg, _op, _opH, _x0, *dparams):
+        """Forward mode: one JVP of this rank's product, then the bordered systems of
+        ``rules.general_jvp`` under the row reduction (their last row held by every rank, as in
+        ``backward``)."""
+        w, V, gap = ctx.saved_tensors
+        cfg, op = ctx.cfg, ctx.op
+        dAV = op.tangent(V, dparams)
+        with comm.reducing(_allreduce(cfg.group)), torch.no_grad():
+            bad = rules.singular_pairs(w, gap, cfg.rtol)
+            report.simple(_np(w), _np(gap), _np(bad), rtol=cfg.rtol, mode="warn",
+                          routine=GENERAL + report.NAN_TANGENTS)
+            dw, dV, info = rules.general_jvp(op.apply, w, V, torch.zeros_like(V) if dAV is None else dAV,
+                                             method="bicgstab", tol=cfg.atol, maxiter=cfg.amax, restart=cfg.restart,
+                                             undefined=bad)
+        report.adjoint(_np(info.res), int(info.iters), tol=cfg.atol, mode=cfg.on_failure, routine=GENERAL)
+        return dw, dV, None, None
+
 
 def _checked(routine: str, k, n_local, group, params, gauge: str, on_failure: str, limit: int) -> tuple[int, int]:
     """Check the arguments shared by both routines, before any work; ``(first global row, n)``.
@@ -213,37 +260,47 @@ def _checked(routine: str, k, n_local, group, params, gauge: str, on_failure: st
 
 def eigsh(
     matvec_local: Callable[[torch.Tensor], torch.Tensor], k: int, *, n_local: int, group=None,
-    params: Sequence[torch.Tensor] = (), which: str = "smallest", solver: str = "lobpcg",
-    dtype: torch.dtype | None = None, tol: float | None = None, maxiter: int | None = None,
-    block_size: int | None = None, ncv: int | None = None, adjoint_tol: float | None = None,
-    adjoint_maxiter: int | None = None, cluster_rtol: float | None = None, gauge: str = "raise",
-    on_failure: str = "raise", return_info: bool = False,
+    params: Sequence[torch.Tensor] = (), B: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    which: str = "smallest", solver: str = "lobpcg", dtype: torch.dtype | None = None,
+    tol: float | None = None, maxiter: int | None = None, block_size: int | None = None, ncv: int | None = None,
+    adjoint_tol: float | None = None, adjoint_maxiter: int | None = None, cluster_rtol: float | None = None,
+    gauge: str = "raise", on_failure: str = "raise", return_info: bool = False,
 ):
-    """``k`` eigenpairs (smallest or largest) of a Hermitian operator whose rows are split across the
-    ranks of ``group`` (default: the world group), every rank calling with its own rows.
+    """``k`` eigenpairs (smallest or largest) of a Hermitian operator, ``A v = λ v`` or ``A v = λ B v``
+    (``V^H B V = I``), whose rows are split across the ranks of ``group`` (default: the world
+    group), every rank calling with its own rows.
 
     ``matvec_local``: ``X_local (n_local, m) -> (A X)_local``, rows of this rank in rank order
     (rank 0 the first ``n_local`` global rows); it may communicate (halos) and must run on every rank
     at each call. ``params``: tensors of this rank the product closes over; they get gradients.
-    ``solver``: ``"lobpcg"`` or ``"lanczos"`` (thick-restart Lanczos, basis ``ncv``). Returns ``w``
-    ``(k,)`` (ascending, equal on every rank) and this rank's rows ``V_local (n_local, k)`` of the
-    eigenvectors, with an :class:`EigInfo` for ``return_info=True``.
+    ``B``: ``X_local -> (B X)_local``, Hermitian positive definite, split and called like
+    ``matvec_local``; constant (no gradient, as a function ``B`` of :func:`eigengrad.torch.eigsh`);
+    LOBPCG only. ``solver``: ``"lobpcg"`` or ``"lanczos"`` (thick-restart Lanczos, basis ``ncv``;
+    no ``B``). Returns ``w`` ``(k,)`` (ascending, equal on every rank) and this rank's rows
+    ``V_local (n_local, k)`` of the eigenvectors, with an :class:`EigInfo` for ``return_info=True``.
 
-    Reverse mode only, ``backward`` called on every rank: the loss differentiated is the SUM of the
+    Reverse mode, ``backward`` called on every rank: the loss differentiated is the SUM of the
     ranks' losses (each rank's loss reads the shared ``w`` and its own rows of ``V``), so a term in
-    ``w`` alone belongs to one rank's loss (or is divided by the world size). Faults raise as in
+    ``w`` alone belongs to one rank's loss (or is divided by the world size). Forward mode
+    (``torch.autograd.forward_ad``, on every rank, each with its own dual ``params`` closed over by
+    the product): ``dw`` equal on every rank and this rank's rows of ``dV``. Faults raise as in
     :func:`eigengrad.torch.eigsh`, on every rank alike.
     """
     window.check_hermitian_options(which, None, solver, ROUTINE)
     if solver not in window.NATIVE_HERMITIAN:
         raise ValueError(f"{ROUTINE}: solver must be one of {window.NATIVE_HERMITIAN} (host solvers do not "
                          f"see the other ranks' rows), got {solver!r}")
+    if B is not None and (solver != "lobpcg" or not callable(B)):
+        raise ValueError(f"{ROUTINE}: B must be a function X_local -> (B X)_local and needs solver='lobpcg', "
+                         f"got B of type {type(B).__name__} with solver={solver!r}")
     first, n = _checked(ROUTINE, k, n_local, group, params, gauge, on_failure, limit=0)
     m = min(n, block_size or k + max(4, k))
     if m <= k:
         raise ValueError(f"{ROUTINE}: block_size must exceed k (the extra vectors estimate the next eigenvalue)")
     op = as_operator(matvec_local, n=int(n_local), dtype=dtype, params=list(params), hermitian=True, name="A",
                      routine=ROUTINE)
+    opB = None if B is None else as_operator(B, n=int(n_local), dtype=op.dtype, params=(), hermitian=True,
+                                             name="B", routine=ROUTINE)
     rdt = torch.empty((), dtype=op.dtype).real.dtype
     tol = default_tol(torch.finfo(rdt).bits) if tol is None else float(tol)
     cfg = _Config(k=k, which=which, solver=solver, ncv=ncv, tol=tol, maxiter=maxiter or 1000,
@@ -253,7 +310,7 @@ def eigsh(
                   on_failure=on_failure, group=group)
     device = op.params[0].device if op.params else torch.device("cpu")
     X0 = global_rows_randn(first, int(n_local), m, op.dtype, device)
-    w, V, res, gap, its = _Eigsh.apply(cfg, op, X0, *op.params)
+    w, V, res, gap, its = _Eigsh.apply(cfg, op, opB, X0, *op.params)
     if not return_info:
         return w, V
     scale = w.detach().abs().max()
@@ -276,7 +333,8 @@ def eigs(
     that exchanges halos is not obtainable by autograd through it). Reverse mode: the bordered systems
     of :func:`eigengrad.torch.eigs` by block BiCGStab under the row reduction, then one
     ``torch.autograd.grad`` through the local product; the loss is the sum of the ranks' losses, as
-    in :func:`eigsh`. Eigenvalues must be simple.
+    in :func:`eigsh`. Forward mode (``torch.autograd.forward_ad``) as in :func:`eigsh`, by the
+    transposed bordered systems. Eigenvalues must be simple.
     """
     window.check_general_options(which, None, "arnoldi", GENERAL)
     first, n = _checked(GENERAL, k, n_local, group, params, gauge, on_failure, limit=1)
