@@ -298,7 +298,12 @@ def eigsh(
         dBV = None if opB is None else opB.tangent(cB, dB, cfg.k, V)
         bad = driver.undefined_pairs(cfg, w, gap)
         _emit(cut, w, gap, bad, mode="warn", strict=True, rtol=cfg.rtol, routine=routine + NAN_TANGENTS)
-        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, cfg=cfg, **statics)
+        host = _host_system(cfg, (opA, opB, opT), (cA, cB, cT), dt, w, V, dAV, dBV)
+        if host is None:
+            dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, cfg=cfg, **statics)
+        else:
+            dw, dV, (ares, aiters) = _jnp(driver.hermitian_tangent(cfg, None, None, None, *map(concrete, (
+                w, V, dAV, dBV, bad)), host=host))
         _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         return dw, dV
 
@@ -309,13 +314,33 @@ def eigsh(
             _emit(driver.report_hermitian, *driver.hermitian_measures(cfg, w, V, wbar, Vbar), mode=cfg.gauge,
                   strict=True, routine=routine)
         _emit(cut, w, gap, driver.touched(wbar, Vbar), mode="raise", strict=True, rtol=cfg.rtol, routine=routine)
-        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, cfg=cfg, **statics)
+        host = _host_system(cfg, (opA, opB, opT), (cA, cB, cT), dt, w, V, wbar, Vbar)
+        if host is None:
+            a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, cfg=cfg, **statics)
+        else:
+            a, b, (ares, aiters) = _jnp(driver.hermitian_adjoint(cfg, None, None, None, *map(concrete, (
+                w, V, wbar, Vbar)), host=host))
         _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         ctA = _diff(opA.cotangent(cA, cfg.k, V, a))
         return _keep((ctA, None if opB is None else _diff(opB.cotangent(cB, cfg.k, V, b))), lin)
 
     s = driver.Solved(*core(opA.args, None if opB is None else opB.args, None if opT is None else opT.args, X0))
     return _outputs(s, return_info)
+
+
+def _host_system(cfg, ops, args, dt, *arrays):
+    """``driver.host_system`` where the operators and ``arrays`` have concrete values on the CPU
+    (eager ``grad``/``jvp``); None under ``jit``/``vmap`` (the solves then stay traced)."""
+    opA, opB, opT = ops
+    if not (_problem(ops, dt, opA.n, opB is not None, opT is not None).host and _concrete(*arrays)):
+        return None
+    cA, cB = jax.tree_util.tree_map(concrete, args[:2])
+    return driver.host_system(cfg, None if opT is None else opT, concrete(arrays[0]), _host_forms(opA, opB, cA, cB, dt))
+
+
+def _jnp(tree):
+    """Host results as JAX arrays (``None`` kept)."""
+    return jax.tree_util.tree_map(jnp.asarray, tree)
 
 
 def _outputs(s: driver.Solved, return_info: bool):
