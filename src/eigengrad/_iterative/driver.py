@@ -246,21 +246,22 @@ class HostSystem(NamedTuple):
 
     A: Op
     B: Op | None
-    T: Op
+    T: Op | None
 
 
-def host_system(cfg: HermitianConfig, T: Op | None, w, host: Callable[[], tuple] | None) -> HostSystem | None:
+def host_system(cfg: HermitianConfig, T: Op | None, w, host: Callable[[], tuple] | None, *,
+                fallback: bool = False) -> HostSystem | None:
     """The projected solves of :func:`hermitian_tangent`/:func:`hermitian_adjoint` moved to the host
     and preconditioned by an exact factorisation of ``±(A - σB)`` (``_solvers.factor``: the same
     gradient in about 40 CG steps whatever the mesh, instead of hundreds), where that applies: no
     preconditioner given, CG (extremal pairs), ``host()`` the SciPy forms of ``A``, ``B`` (values
-    concrete on the CPU), both sparse matrices, ``±(A - σB)`` definite. None otherwise: the solves
-    then run in the caller's framework, unpreconditioned."""
+    concrete on the CPU), both sparse matrices. Where ``±(A - σB)`` is not definite: None, or with
+    ``fallback`` the unpreconditioned solves on the host (for a caller already on the host)."""
     if T is not None or host is None or cfg.adjoint_method != "cg":
         return None
     hA, hB = host()
     hT = factor.shifted_inverse(hA, hB, factor.shift(np.asarray(w), cfg.sign), cfg.sign)
-    if hT is None:
+    if hT is None and not (fallback and factor.sparse(hA, hB)):
         return None
     return HostSystem(lambda X: np.asarray(hA @ X, dtype=X.dtype),
                       None if hB is None else (lambda X: np.asarray(hB @ X, dtype=X.dtype)), hT)

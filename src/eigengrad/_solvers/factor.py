@@ -49,11 +49,16 @@ def shift(w: np.ndarray, sign: float) -> float:
     return float(end - sign * 0.1 * spread)
 
 
+def sparse(A: Any, B: Any = None) -> bool:
+    """``A`` and ``B`` (None: the identity) are SciPy sparse matrices."""
+    return sp.issparse(A) and (B is None or sp.issparse(B))
+
+
 def shifted_inverse(A: Any, B: Any, sigma: float, sign: float) -> Callable[[np.ndarray], np.ndarray] | None:
     """``X -> (s (A - σB))^{-1} X`` on NumPy blocks, or None where none is built: ``A`` (and ``B``)
     not SciPy sparse matrices (functions, dense arrays), ``n > MAX_N``, a singular or not positive
     definite ``s (A - σB)``."""
-    if not sp.issparse(A) or (B is not None and not sp.issparse(B)) or A.shape[0] > MAX_N:
+    if not sparse(A, B) or A.shape[0] > MAX_N:
         return None
     n = A.shape[0]
     M = sign * (A - sigma * (sp.eye(n, format="csc") if B is None else B))
