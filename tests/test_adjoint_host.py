@@ -106,33 +106,35 @@ def _jax_grads(H, B, which, closure: bool, mode: str = "rev"):
     return float(jax.jvp(loss, (th,), (d,))[1])
 
 
-CASES = [("smallest", False, False), ("largest", False, False), ("smallest", True, False)]
+CASES = [("smallest", False), ("largest", False), ("smallest", True)]
 
 
-@pytest.mark.parametrize("which,generalized,complex_", CASES)
-@pytest.mark.parametrize("front", ["jax", "torch"])
-def test_preconditioned_gradient_equals_unpreconditioned(front, which, generalized, complex_, spy):
-    H = _well(12, complex_)
+@pytest.mark.parametrize("which,generalized", CASES)
+@pytest.mark.parametrize("front", [pytest.param("jax", marks=pytest.mark.slow), "torch"])
+def test_preconditioned_gradient_equals_unpreconditioned(front, which, generalized, spy):
+    H = _well(12)
     B = _mass(H.shape[0]) if generalized else None
     grads = _jax_grads if front == "jax" else _torch_grads
     g_fast = grads(H, B, which, closure=False)
     assert spy == [True]  # the host path ran
     g_ref = grads(H, B, which, closure=True)
-    assert spy == [True, False]  # a closure has no matrix to factor: the plain solves
+    assert spy.count(True) == 1  # a closure has no matrix to factor: the plain solves
     assert np.max(np.abs(g_fast - g_ref)) <= 1e-9 * np.max(np.abs(g_ref))
 
 
+@pytest.mark.slow
 def test_complex_bloch_jax(spy):
     H = _well(12, True)
     g_fast, g_ref = _jax_grads(H, None, "smallest", False), _jax_grads(H, None, "smallest", True)
-    assert spy == [True, False]
+    assert spy == [True]
     assert np.max(np.abs(g_fast - g_ref)) <= 1e-9 * np.max(np.abs(g_ref))
 
 
+@pytest.mark.slow
 def test_forward_mode_jax(spy):
     H = _well(12)
     t_fast, t_ref = _jax_grads(H, None, "smallest", False, "fwd"), _jax_grads(H, None, "smallest", True, "fwd")
-    assert spy == [True, False]
+    assert spy == [True]
     assert abs(t_fast - t_ref) <= 1e-9 * abs(t_ref)
 
 
