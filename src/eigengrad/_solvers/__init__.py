@@ -8,4 +8,6 @@ and on any device the framework supports.
   BiCGStab and GMRES for blocks of general systems (bordered non-Hermitian adjoint, §5b).
 - ``window``: which computed pairs were asked for; ``report``: faults as errors or warnings.
 - ``arpack``: SciPy ARPACK on the host, the reference forward backend.
+- ``factor``: on the host, an exact sparse factorisation of ``±(A - σB)`` that preconditions the
+  adjoint solves where the caller gave no preconditioner.
 """

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
 
 from .._iterative import config, driver
 from .._solvers.batch import over_batch
@@ -272,6 +273,7 @@ def eigsh(
     X0 = _start(opA.n, cfg.block, dt, v0)
     _probe((opA, opB, opT), X0, True, routine)
     statics = dict(sA=_static(opA), sB=_static(opB), sT=_static(opT))
+    on_host = prob.host and _factorable(cfg, (opA, opB, opT))
 
     def forward(cA, cB, cT, X0):
         if cfg.solver in config.HOST_SOLVERS or callable(cfg.solver):
@@ -304,7 +306,11 @@ def eigsh(
         dBV = None if opB is None else opB.tangent(cB, dB, cfg.k, V)
         bad = driver.undefined_pairs(cfg, w, gap)
         _emit(cut, w, gap, bad, mode="warn", strict=True, rtol=cfg.rtol, routine=routine + NAN_TANGENTS)
-        dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, cfg=cfg, **statics)
+        if on_host:
+            dw, dV, ares, aiters = _host_call(driver.hermitian_tangent, cfg, opA, opB, dt, cA, cB,
+                                              (w, V, dAV, dBV, bad), (w, V))
+        else:
+            dw, dV, ares, aiters = _hermitian_tangent(w, V, dAV, dBV, bad, cA, cB, cT, cfg=cfg, **statics)
         _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         return dw, dV
 
@@ -315,13 +321,43 @@ def eigsh(
             _emit(driver.report_hermitian, *driver.hermitian_measures(cfg, w, V, wbar, Vbar), mode=cfg.gauge,
                   strict=True, routine=routine)
         _emit(cut, w, gap, driver.touched(wbar, Vbar), mode="raise", strict=True, rtol=cfg.rtol, routine=routine)
-        a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, cfg=cfg, **statics)
+        if on_host:
+            a, b, ares, aiters = _host_call(driver.hermitian_adjoint, cfg, opA, opB, dt, cA, cB, (w, V, wbar, Vbar),
+                                            (V, None if opB is None else V))
+        else:
+            a, b, ares, aiters = _hermitian_adjoint(w, V, wbar, Vbar, cA, cB, cT, cfg=cfg, **statics)
         _emit(adjoint, ares, aiters, mode=cfg.on_failure, strict=True, tol=cfg.adjoint_tol, routine=routine)
         ctA = _diff(opA.cotangent(cA, cfg.k, V, a))
         return _keep((ctA, None if opB is None else _diff(opB.cotangent(cB, cfg.k, V, b))), lin)
 
     s = driver.Solved(*core(opA.args, None if opB is None else opB.args, None if opT is None else opT.args, X0))
     return _outputs(s, return_info)
+
+
+def _factorable(cfg, ops) -> bool:
+    """The projected solves can move to the host (``driver.host_system``): CG, no preconditioner,
+    ``A`` and ``B`` sparse matrices (BCOO or SciPy)."""
+    opA, opB, opT = ops
+    return cfg.adjoint_method == "cg" and opT is None and all(
+        op is None or op.kind == "bcoo" or (op.kind == "scipy" and sp.issparse(op.source)) for op in (opA, opB))
+
+
+def _host_call(fn, cfg, opA, opB, dt, cA, cB, arrays, like):
+    """``fn(cfg, ..., *arrays, host=driver.host_system(...))`` (a derivative map of the driver) run on
+    the host by ``jax.pure_callback``, with the values of the operator's arrays at run time: the
+    derivative maps are traced even under an eager ``grad``. Returns ``(x, y, res, iters)`` with
+    ``x``, ``y`` shaped like the arrays in ``like`` (``None`` for none)."""
+    w = arrays[0]
+    rdt = jnp.zeros((), dt).real.dtype
+    shapes = [None if x is None else jax.ShapeDtypeStruct(x.shape, x.dtype) for x in like]
+    shapes += [jax.ShapeDtypeStruct(w.shape, rdt), jax.ShapeDtypeStruct((), jnp.int32)]
+
+    def run(cA, cB, *arrays):
+        host = driver.host_system(cfg, None, arrays[0], _host_forms(opA, opB, cA, cB, dt), fallback=True)
+        x, y, (res, iters) = fn(cfg, None, None, None, *arrays, host=host)
+        return tuple(None if s is None else np.asarray(o, dtype=s.dtype) for o, s in zip((x, y, res, iters), shapes))
+
+    return jax.pure_callback(run, tuple(shapes), cA, cB, *arrays, vmap_method="sequential")
 
 
 def _outputs(s: driver.Solved, return_info: bool):

@@ -189,6 +189,15 @@ def _adjoint_report(cfg, inf, routine):
     adjoint(res, int(iters), tol=cfg.adjoint_tol, mode=cfg.on_failure, routine=routine)
 
 
+def _host_system(cfg, opA: Operator, opB: Operator | None, T, w: torch.Tensor, V: torch.Tensor):
+    """``driver.host_system`` for operators whose values are plain CPU tensors or SciPy matrices."""
+    ops = (opA, opB)
+    if not _problem(ops, V.dtype, opA.n, opB is not None, T is not None).host:
+        return None
+    return driver.host_system(cfg, T, _np(w), lambda: tuple(None if op is None else host_operator(op, V.dtype)
+                                                            for op in ops))
+
+
 class _Eigsh(torch.autograd.Function):
     @staticmethod
     def forward(cfg: config.HermitianConfig, opA: Operator, opB: Operator | None, T, X0: torch.Tensor, *params):
@@ -228,8 +237,9 @@ class _Eigsh(torch.autograd.Function):
                                         mode=cfg.gauge, routine=routine)
             cut(_np(w0), _np(gap0), _np(driver.touched(wbar0, Vbar0)), rtol=cfg.rtol, mode="raise", routine=routine)
         with torch.no_grad(), _one_thread(*V.shape):
-            a, b, inf = driver.hermitian_adjoint(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
-                                                 wbar, Vbar)
+            a, b, inf = driver.hermitian_adjoint(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w0.detach(),
+                                                 V0.detach(), wbar0.detach(), Vbar0.detach(),
+                                                 host=_host_system(cfg, opA, opB, ctx.T, w0, V0))
         _adjoint_report(cfg, inf, routine)
         grads = opA.cotangent(V, a) + (() if opB is None else opB.cotangent(V, b))
         return (None, None, None, None, None, *_first_order(routine, grads, w, V))
@@ -246,7 +256,8 @@ class _Eigsh(torch.autograd.Function):
         bad = _undefined(cfg, w, gap, routine, cut)
         with torch.no_grad(), _one_thread(*V.shape):
             dw, dV, inf = driver.hermitian_tangent(cfg, opA.apply, None if opB is None else opB.apply, ctx.T, w, V,
-                                                   torch.zeros_like(V) if dAV is None else dAV, dBV, bad)
+                                                   torch.zeros_like(V) if dAV is None else dAV, dBV, bad,
+                                                   host=_host_system(cfg, opA, opB, ctx.T, w, V))
         _adjoint_report(cfg, inf, routine)
         return dw, dV, None, None, None
 
