@@ -6,8 +6,8 @@ The solver is chosen from what the operator allows (``solver="auto"``, the defau
 - ``sigma`` given: ARPACK shift-invert (it needs a matrix it can factorise on the host);
 - operator reachable from the host (concrete values on the CPU, not sharded, not under a
   transform) and no preconditioner: ARPACK, confirmed (``_solvers.confirm``: a cheap deflated
-  run finds missed copies of multiple eigenvalues and the next eigenvalue), 1.0-1.4x SciPy's own
-  call (benchmarks/results/solvers.md);
+  run finds missed copies of multiple eigenvalues and the next eigenvalue), 1.0-1.6x SciPy's own
+  call (benchmarks/results/forward_default.md);
 - a preconditioner, or ``B`` off the host: native LOBPCG (preconditioned, jit-able, any device);
 - otherwise (under jit, on an accelerator, sharded): the native Krylov–Schur Lanczos (jit-able).
 ``eigs``: ARPACK on the host.
