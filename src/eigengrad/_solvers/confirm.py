@@ -3,8 +3,9 @@ next eigenvalue found (the gap, for cut-cluster detection).
 
 A single-vector Krylov run can miss the second copy of a (numerically) multiple eigenvalue: it
 only ever misses extra copies of eigenvalues it has found. So after the forward run (``k`` pairs,
-as a user's SciPy call) a second, cheap run (2 pairs, tolerance ``sqrt(tol)``, fresh random start)
-looks at the pencil with the converged B-orthonormal ``V`` moved out of the way:
+as a user's SciPy call) a second, cheap run (one pair, tolerance 1e-2 relative to the window's
+scale, tightened only when the value lands near the window's edge; fresh random start) looks at
+the pencil with the converged B-orthonormal ``V`` moved out of the way:
 
 - ``which``: ``A' = A ± s (BV)(BV)^H``, which moves each ``λ_i`` by ``±s`` away from the wanted end
   (``s = 10 ((spread of w) + max|w|)``, 100 times more if a moved pair still comes out nearest)
