@@ -81,6 +81,7 @@ def test_default_finds_copies_and_gap(fw):
     assert np.all(gap[3:] < 1e-8)
 
 
+@pytest.mark.slow  # 14 s for JAX at load 15 (compilation of the derivative maps)
 def test_default_cut_double_raises(fw):
     A, lam = copies(2)
     At = fw.asarray(A.toarray())
