@@ -18,6 +18,7 @@ central difference of tight shift-invert solves (n <= 2.7e5).
 
     python benchmarks/iterative.py                       # the plan below, writes results/iterative.md
     python benchmarks/iterative.py --quick               # 64² and 128² only
+    python benchmarks/iterative.py --forward [--quick]   # default forward vs ARPACK, results/forward_default.md
     python benchmarks/iterative.py --case eg-jax --problem well2d --N 256   # one case, prints JSON
 """
 
@@ -127,7 +128,8 @@ def case_primme(prob, N):
     return dict(fwd=time.perf_counter() - t0, w=np.sort(w))
 
 
-def case_eg_jax(prob, N, **opts):
+def _jax_calls(prob, N, **opts):
+    """``(forward, value_and_grad, θ)``: the default call on a BCOO matrix whose values depend on θ."""
     import jax
     import jax.numpy as jnp
     from jax.experimental import sparse as jsparse
@@ -143,23 +145,29 @@ def case_eg_jax(prob, N, **opts):
 
     def solve(theta):
         H = jsparse.BCOO((data0.at[dpos].add(theta.astype(data0.dtype)), idx), shape=(n, n))
-        return ej.eigsh(H, K, B=Bj, tol=TOL, return_info=True, **opts)
+        return jax.block_until_ready(ej.eigsh(H, K, B=Bj, tol=TOL, return_info=True, **opts))
 
     def loss(theta):
         w, V, _ = solve(theta)
         return jnp.sum(w) + n * jnp.sum(jnp.abs(V[pr]) ** 2)
 
-    theta = jnp.zeros(n)
+    return solve, lambda th: jax.block_until_ready(jax.value_and_grad(loss)(th)), jnp.zeros(n)
+
+
+def case_eg_jax(prob, N, **opts):
+    solve, value_and_grad, theta = _jax_calls(prob, N, **opts)
     t0 = time.perf_counter()
-    w, V, info = jax.block_until_ready(solve(theta))
+    w, V, info = solve(theta)
     t1 = time.perf_counter()
-    val, g = jax.block_until_ready(jax.value_and_grad(loss)(theta))
+    val, g = value_and_grad(theta)
     t2 = time.perf_counter()
     return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.asarray(w), grad=np.asarray(g), loss=float(val),
                 iters=int(info.iterations))
 
 
-def case_eg_torch(prob, N, **opts):
+def _torch_calls(prob, N, **opts):
+    """``(forward, θ, probes)``: the default call on a CSR tensor whose values depend on θ (complex:
+    a closure, PyTorch cannot differentiate complex CSR values)."""
     import torch
 
     import eigengrad.torch as et
@@ -170,19 +178,25 @@ def case_eg_torch(prob, N, **opts):
     Bt = None if B is None else torch.sparse_csr_tensor(torch.as_tensor(B.indptr, dtype=torch.int64),
                                                         torch.as_tensor(B.indices, dtype=torch.int64),
                                                         torch.as_tensor(B.data), size=(n, n))
-    pr = torch.as_tensor(probes)
     theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-
     H0t = torch.sparse_csr_tensor(crow, col, data0, size=(n, n))
 
     def solve():
-        if data0.is_complex():  # PyTorch cannot differentiate complex sparse CSR values: a closure instead
+        if data0.is_complex():
             return et.eigsh(lambda X: H0t @ X + theta[:, None] * X, K, n=n, params=[theta], dtype=data0.dtype,
                             B=Bt, tol=TOL, return_info=True, **opts)
         vals = data0.index_add(0, dpos, theta.to(data0.dtype))
         H = torch.sparse_csr_tensor(crow, col, vals, size=(n, n))
         return et.eigsh(H, K, B=Bt, tol=TOL, return_info=True, **opts)
 
+    return solve, theta, torch.as_tensor(probes)
+
+
+def case_eg_torch(prob, N, **opts):
+    import torch
+
+    solve, theta, pr = _torch_calls(prob, N, **opts)
+    n = theta.shape[0]
     t0 = time.perf_counter()
     with torch.no_grad():
         w, V, info = solve()
@@ -253,6 +267,37 @@ def case_matfree(prob, N, depth=400):
     return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.sort(np.asarray(w)), grad=np.asarray(g), loss=float(val))
 
 
+def case_forward(prob, N, reps=3):
+    """The default forward call on each front end against SciPy ARPACK, interleaved in one process:
+    first call and min of ``reps``; eigenvalue error relative to ARPACK's."""
+    import torch
+
+    H0, B, probes, n = problem(prob, N)
+    jsolve, _, theta = _jax_calls(prob, N)
+    tsolve, _, _ = _torch_calls(prob, N)
+
+    def scipy_call():
+        return sla.eigsh(H0, K, M=B, which="SA", tol=TOL)[0]
+
+    def torch_call():
+        with torch.no_grad():
+            return tsolve()[0].numpy()
+
+    calls = dict(scipy=scipy_call, jax=lambda: np.asarray(jsolve(theta)[0]), torch=torch_call)
+    times = {c: [] for c in calls}
+    w = {}
+    for _ in range(reps):
+        for c, f in calls.items():
+            t0 = time.perf_counter()
+            w[c] = np.sort(f())
+            times[c].append(time.perf_counter() - t0)
+    r = {c: min(t) for c, t in times.items()}
+    r.update({f"{c}_first": t[0] for c, t in times.items()})
+    r.update({f"{c}_err": float(np.max(np.abs(w[c] - w["scipy"])) / np.max(np.abs(w["scipy"]))) for c in ("jax", "torch")})
+    r["load"] = os.getloadavg()[0]
+    return r
+
+
 def reference(prob, N):
     """Tight eigenvalues, and the central difference of L along a fixed random direction."""
     H0, B, probes, n = problem(prob, N)
@@ -277,7 +322,7 @@ CASES = {
     "eg-jax-lanczos": lambda p, N: case_eg_jax(p, N, solver="lanczos"),
     "eg-torch-lobpcg": lambda p, N: case_eg_torch(p, N, solver="lobpcg"),
     "eg-torch-lanczos": lambda p, N: case_eg_torch(p, N, solver="lanczos"),
-    "xitorch": case_xitorch, "matfree": case_matfree,
+    "xitorch": case_xitorch, "matfree": case_matfree, "forward": case_forward,
 }
 DEFAULTS = ("scipy-arpack", "primme", "eg-jax", "eg-torch")
 PLAN = [("well2d", N, DEFAULTS) for N in (64, 128, 256, 512)] + [
@@ -288,6 +333,7 @@ PLAN = [("well2d", N, DEFAULTS) for N in (64, 128, 256, 512)] + [
     ("well3d", 32, DEFAULTS), ("well3d", 64, DEFAULTS),
     ("well2d", 1000, DEFAULTS), ("well3d", 100, DEFAULTS),
 ]
+FORWARD_PLAN = [("well2d", 64), ("well2d", 128), ("well2d", 256), ("bloch2d", 128), ("fem2d", 128), ("well2d", 512)]
 
 
 def one(case, prob, N, out):
@@ -339,11 +385,14 @@ def main():
     ap.add_argument("--out", default="/tmp/eigengrad-iterative.json")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--quick", action="store_true", help="64² and 128² only")
+    ap.add_argument("--forward", action="store_true", help="default forward vs ARPACK only (FORWARD_PLAN)")
     a = ap.parse_args()
     if a.case:
         return one(a.case, a.problem, a.N, a.out)
     tmp = "/tmp/eigengrad-iterative-bench"
     os.makedirs(tmp, exist_ok=True)
+    if a.forward:
+        return forward(tmp, a.timeout, a.quick)
     load = os.getloadavg()
     rows = []
     plan = [p for p in PLAN if not a.quick or (p[0] == "well2d" and p[1] <= 128)]
@@ -356,6 +405,32 @@ def main():
             rows.append((prob, N, case, r))
             print(prob, N, case, {k: v for k, v in r.items() if k not in ("w",)}, flush=True)
             write(rows, load)
+
+
+def forward(tmp, timeout, quick):
+    """``--forward``: one process per problem, rows to results/forward_default.md."""
+    lines = [
+        "# Default forward solve vs SciPy ARPACK (`benchmarks/iterative.py --forward`)", "",
+        f"k = {K} smallest, tol = {TOL:g}, float64, no solver/preconditioner/options; the front ends get a framework "
+        "sparse matrix (complex Bloch on torch: a closure), SciPy the CSR matrix (`M=` for fem2d). One process per "
+        "row, calls interleaved; min of 3 (first call in brackets). OPENBLAS/OMP threads as in the environment; "
+        "load: 1-minute load average at the row's end. err: max |λ - λ_ARPACK| / max |λ_ARPACK|.", "",
+        "| problem | n | SciPy ARPACK s | JAX s | JAX ratio | torch s | torch ratio | JAX err | torch err | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for prob, N in FORWARD_PLAN if not quick else FORWARD_PLAN[:2]:
+        r = run("forward", prob, N, tmp, timeout)
+        print(prob, N, r, flush=True)
+        n = N ** (3 if prob == "well3d" else 2)
+        if not r.get("ok"):
+            lines.append(f"| {prob} | {n} | {r.get('error', '')} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {prob} | {n} | {r['scipy']:.3f} | {r['jax']:.3f} ({r['jax_first']:.3f}) | {r['jax'] / r['scipy']:.2f} | "
+            f"{r['torch']:.3f} ({r['torch_first']:.3f}) | {r['torch'] / r['scipy']:.2f} | {r['jax_err']:.1e} | "
+            f"{r['torch_err']:.1e} | {r['load']:.1f} |")
+        with open(os.path.join(ROOT, "benchmarks", "results", "forward_default.md"), "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 def write(rows, load):

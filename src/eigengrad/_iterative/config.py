@@ -4,13 +4,13 @@ front ends: every bad option raises here, naming the argument, before any work.
 The solver is chosen from what the operator allows (``solver="auto"``, the default):
 
 - ``sigma`` given: ARPACK shift-invert (it needs a matrix it can factorise on the host);
-- ``B`` given, operator reachable from the host (concrete values on the CPU, not sharded, not
-  under a transform) and no preconditioner: ARPACK;
+- operator reachable from the host (concrete values on the CPU, not sharded, not under a
+  transform) and no preconditioner: ARPACK, confirmed (``_solvers.confirm``: a cheap deflated
+  run finds missed copies of multiple eigenvalues and the next eigenvalue), 1.0-1.6x SciPy's own
+  call (benchmarks/results/forward_default.md);
 - a preconditioner, or ``B`` off the host: native LOBPCG (preconditioned, jit-able, any device);
-- otherwise: the native Krylov–Schur Lanczos (jit-able). Not ARPACK: a single Lanczos start
-  vector can miss the second copy of a multiple eigenvalue, and then the cut of a degenerate
-  cluster (an undefined derivative) goes unseen; Krylov–Schur confirms multiplicities by restarts
-  (tests/test_iterative_behaviour.py::test_cut_cluster_raises). ``eigs``: ARPACK on the host.
+- otherwise (under jit, on an accelerator, sharded): the native Krylov–Schur Lanczos (jit-able).
+``eigs``: ARPACK on the host.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def choose_hermitian(solver, sigma, p: Problem, routine: str) -> str | Callable:
                 f"{routine}: sigma (shift-invert) needs concrete values on the host (ARPACK) or your own "
                 "solver=callable; under jit, vmap, on an accelerator or sharded, pass a solver callable.")
         return "arpack"
-    if p.host and p.has_B and not p.has_T:
+    if p.host and not p.has_T:
         return "arpack"
     return "lobpcg" if (p.has_B or p.has_T) else "lanczos"
 

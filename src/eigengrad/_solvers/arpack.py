@@ -1,17 +1,21 @@
-"""SciPy ARPACK on the host: the reference forward backend (no gradients here; the front ends wrap
-it). Inputs are NumPy arrays, SciPy sparse matrices or LinearOperators. ``extra`` more pairs than
-asked are computed so that the caller can see the next eigenvalue (a cut cluster, the gap).
+"""SciPy ARPACK on the host: the forward backend for concrete values on the CPU (no gradients here;
+the front ends wrap it). Inputs are NumPy arrays, SciPy sparse matrices or LinearOperators.
 
-That extra pair converges slowly in SciPy's default basis (``ncv = max(2 nev + 1, 20)``) when the
-next eigenvalues are close: on the issue-10 well (k = 8, tol 1e-10) ``k + 1`` pairs took 3.1x the
-products of ``k`` at n = 4096 and 6.8x at n = 65536. A basis of ``max(5k, 40)`` vectors (the native
-Lanczos default) brings it to 1.28x at n = 4096 and 1.11x at n = 16384."""
+``run_eigsh`` is one ARPACK call as a user would make it (SciPy's default Krylov basis,
+``ncv = max(2 nev + 1, 20)``), with a factorisation made once by ``factor`` and shared by every call
+on the same problem; :mod:`.confirm` adds the check that no copy of a multiple eigenvalue was
+missed and the next eigenvalue (the gap). ``eigs`` computes ``k + 1`` pairs, the extra one for the
+gap, in a basis of ``max(5k, 40)`` vectors: in SciPy's default basis the extra pair converged slowly
+when the next eigenvalues are close (3.1x the products of ``k`` pairs on the issue-10 well)."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any, Callable
 
 import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
 from ..errors import ConvergenceError
@@ -21,41 +25,80 @@ _GENERAL_WHICH = {"largest_real": "LR", "smallest_real": "SR", "largest_magnitud
                   "smallest_magnitude": "SM", "largest_imag": "LI", "smallest_imag": "SI"}
 
 
-def _nev(k: int, extra: int, n: int, limit: int) -> int:
-    return min(k + extra, n - limit)
+def dtype_of(A, B=None) -> np.dtype:
+    """The working dtype of the pencil ``(A, B)``."""
+    return np.result_type(A.dtype, np.float32) if B is None else np.result_type(A.dtype, B.dtype, np.float32)
 
 
-def _ncv(k: int, n: int) -> int:
-    """Krylov basis size: ``max(5k, 40)``, at most ``n`` (see the module docstring)."""
-    return min(n, max(5 * k, 40))
+def factor(A, B, sigma) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``y -> (A - σB)^{-1} y`` (shift-invert) or ``y -> B^{-1} y`` (generalized, no ``sigma``),
+    factorised once by LU (sparse: SuperLU; dense: LAPACK); None where there is nothing to factor
+    (a standard problem without ``sigma``) or no matrix to factor (a LinearOperator: SciPy then
+    solves iteratively inside each call)."""
+    if sigma is None:
+        M = B
+    elif isinstance(A, sla.LinearOperator) or isinstance(B, sla.LinearOperator):
+        return None
+    else:
+        n = A.shape[0]
+        if B is not None and sp.issparse(A) != sp.issparse(B):  # one of them dense: factor densely
+            A, B = dense(A, n, A.dtype), dense(B, n, B.dtype)
+        I = sp.eye(n, dtype=A.dtype, format="csc") if sp.issparse(A) else np.eye(n, dtype=A.dtype)
+        M = A - sigma * (I if B is None else B)
+    if M is None or isinstance(M, sla.LinearOperator):
+        return None
+    if sp.issparse(M):
+        lu = sla.splu(sp.csc_matrix(M))
+        return lu.solve
+    lu = la.lu_factor(np.asarray(M), check_finite=False)
+    return lambda y: la.lu_solve(lu, y, check_finite=False)
 
 
-def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, maxiter: int,
-          extra: int = 1):
-    """``(w, V)`` for ``k + extra`` pairs near the target, B-orthonormal (order them with
-    ``window.split``); ``which`` in smallest, largest, or ``sigma`` for shift-invert."""
+def as_operator(f: Callable[[np.ndarray], np.ndarray], n: int, dtype) -> sla.LinearOperator:
+    """A LinearOperator applying ``f`` to vectors and blocks."""
+    return sla.LinearOperator((n, n), matvec=f, matmat=f, dtype=dtype)
+
+
+def run_eigsh(A, nev: int, *, which: str, sigma=None, B=None, inverse=None, v0=None, tol: float, maxiter: int,
+              ncv: int | None = None):
+    """One ARPACK call: ``(w, V)`` for ``nev`` pairs of ``A v = λ B v`` nearest the target, unit
+    B-norm. ``inverse``: from :func:`factor` (or a deflated form of it), passed as ``OPinv`` or
+    ``Minv``; ``ncv`` None: SciPy's default."""
     n = A.shape[0]
-    nev = _nev(k, extra, n, 1)
-    kw = dict(k=nev, M=B, v0=v0, tol=tol, maxiter=maxiter, ncv=_ncv(k, n))
+    inv = None if inverse is None else as_operator(inverse, n, dtype_of(A, B))
+    kw = dict(k=nev, M=B, v0=v0, tol=tol, maxiter=maxiter, ncv=ncv)
     with _converged("eigsh"):
         if sigma is None:
-            w, V = sla.eigsh(A, which=_HERMITIAN_WHICH[which], **kw)
+            w, V = sla.eigsh(A, which=_HERMITIAN_WHICH[which], Minv=inv, **kw)
         else:
-            w, V = sla.eigsh(A, sigma=sigma, which="LM", **kw)
+            w, V = sla.eigsh(A, sigma=sigma, which="LM", OPinv=inv, **kw)
+    return w, normalise(V, B)
+
+
+def normalise(V: np.ndarray, B) -> np.ndarray:
+    """Columns scaled to unit B-norm."""
     BV = V if B is None else B @ V
-    return w, V / np.sqrt(np.abs(np.sum(np.conj(V) * BV, axis=0)))[None, :]
+    return V / np.sqrt(np.abs(np.sum(np.conj(V) * BV, axis=0)))[None, :]
 
 
 def eigs(A, k: int, *, which: str, sigma=None, v0=None, tol: float, maxiter: int, extra: int = 1):
     """``k + extra`` right eigenpairs of a general operator near the target, unit-norm vectors."""
     n = A.shape[0]
-    nev = _nev(k, extra, n, 2)
+    nev = min(k + extra, n - 2)
+    ncv = min(n, max(5 * k, 40))
     with _converged("eigs"):
         if sigma is None:
-            w, V = sla.eigs(A, k=nev, which=_GENERAL_WHICH[which], v0=v0, tol=tol, maxiter=maxiter, ncv=_ncv(k, n))
+            w, V = sla.eigs(A, k=nev, which=_GENERAL_WHICH[which], v0=v0, tol=tol, maxiter=maxiter, ncv=ncv)
         else:
-            w, V = sla.eigs(A, k=nev, sigma=sigma, which="LM", v0=v0, tol=tol, maxiter=maxiter, ncv=_ncv(k, n))
+            w, V = sla.eigs(A, k=nev, sigma=sigma, which="LM", v0=v0, tol=tol, maxiter=maxiter, ncv=ncv)
     return w, V / np.linalg.norm(V, axis=0)[None, :]
+
+
+def dense(M: Any, n: int, dtype) -> np.ndarray:
+    """``M`` (dense, sparse or LinearOperator) as a dense ``(n, n)`` array, for small problems."""
+    if isinstance(M, sla.LinearOperator):
+        return np.asarray(M @ np.eye(n, dtype=dtype))
+    return M.toarray() if sp.issparse(M) else np.asarray(M)
 
 
 @contextmanager

@@ -213,7 +213,10 @@ def _dense(M) -> bool:
 
 
 def _host_forms(opA, opB, cA, cB, dt):
-    return lambda: (host_operator(opA, cA, dt), None if opB is None else host_operator(opB, cB, dt))
+    """SciPy forms from the concrete values of the operators' arrays (under an outer derivative
+    transform, their primal values: the host solve is not differentiated)."""
+    val = partial(jax.tree_util.tree_map, concrete)
+    return lambda: (host_operator(opA, val(cA), dt), None if opB is None else host_operator(opB, val(cB), dt))
 
 
 @over_batch(_dense)

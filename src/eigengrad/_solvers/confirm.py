@@ -1,0 +1,133 @@
+"""ARPACK for ``k`` Hermitian pairs, confirmed: no copy of a multiple eigenvalue missed, and the
+next eigenvalue found (the gap, for cut-cluster detection).
+
+A single-vector Krylov run can miss the second copy of a (numerically) multiple eigenvalue: it
+only ever misses extra copies of eigenvalues it has found. So after the forward run (``k`` pairs,
+as a user's SciPy call) a second, cheap run (one pair, tolerance 1e-2 relative to the window's
+scale, tightened only when the value lands near the window's edge; fresh random start) looks at
+the pencil with the converged B-orthonormal ``V`` moved out of the way:
+
+- ``which``: ``A' = A ± s (BV)(BV)^H``, which moves each ``λ_i`` by ``±s`` away from the wanted end
+  (``s = 10 ((spread of w) + max|w|)``, 100 times more if a moved pair still comes out nearest)
+  and leaves every eigenpair B-orthogonal to ``V`` unchanged;
+- ``sigma``: ``(A - σB)^{-1} - V diag(1/(λ_i - σ)) V^H``, which maps them to zero magnitude.
+
+Its nearest value ``μ`` is the next eigenvalue, unless it lies inside the window (within a
+tolerance margin of the ``k``-th): then it is a missed copy, recomputed to ``tol``, locked in with
+the others and the check repeats. The nearest value of the final check is returned as the guard.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse.linalg as sla
+
+from ..errors import ConvergenceError
+from . import arpack
+
+CHECK_PAIRS = 1  # one value per confirmation run: a second one near it costs 5-30x the products
+LOOSE = 1e-2  # first tolerance of a confirmation run, relative to the window's scale
+MAX_ROUNDS = 16  # missed copies locked in, one per round
+MOVES = (10.0, 1e3)  # the converged pairs are moved by this times the window's scale (more if they come back)
+
+
+def _key(w: np.ndarray, which: str, sigma) -> np.ndarray:
+    """Distance into the spectrum from the target: the window is the ``k`` smallest keys."""
+    if sigma is not None:
+        return np.abs(w - sigma)
+    return w if which == "smallest" else -w
+
+
+def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, maxiter: int):
+    """``(w, V)``: at least ``k`` pairs nearest the target (the ``k`` wanted, copies locked in beyond
+    them) and, last, the nearest uncomputed eigenvalue's estimate (its vector less accurate);
+    order them with ``window.split``. Small problems (``n <= 2k + 24``) are solved densely."""
+    n = A.shape[0]
+    dt = arpack.dtype_of(A, B)
+    if n <= 2 * k + 24:
+        return la.eigh(arpack.dense(A, n, dt), None if B is None else arpack.dense(B, n, dt))
+    inverse = arpack.factor(A, B, sigma)
+    if sigma is not None and inverse is None:  # no matrix to factor: SciPy's iterative inverse, a guard pair
+        return arpack.run_eigsh(A, min(k + 1, n - 1), which=which, sigma=sigma, B=B, v0=v0, tol=tol,
+                                maxiter=maxiter)
+    w, V = arpack.run_eigsh(A, k, which=which, sigma=sigma, B=B, inverse=inverse, v0=v0, tol=tol, maxiter=maxiter)
+    for r in range(MAX_ROUNDS):
+        mu, U, edge, margin = _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed=r + 1)
+        inside = _key(mu, which, sigma) <= edge + margin
+        if not np.any(inside):
+            return np.concatenate([w, mu]), np.concatenate([V, U], axis=1)
+        w, V = np.concatenate([w, mu[inside]]), np.concatenate([V, U[:, inside]], axis=1)
+    raise ConvergenceError(
+        f"eigsh: more than {MAX_ROUNDS} copies of eigenvalues at the edge of the window were missed by "
+        "ARPACK and locked in one by one; pass solver='lanczos' (block restarts) or a larger k.")
+
+
+def _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed):
+    """``(μ, U, edge, margin)``: the nearest pair of the deflated pencil, to a tolerance loose while
+    ``μ`` is clearly beyond the window's edge (``key(μ) - ρ > edge + margin``, ``ρ`` the run's
+    residual bound) and tightened (by 1e-3 per run, restarted from its Ritz vector) up to ``tol``
+    otherwise; ``margin = sqrt(tol)`` times the window's scale."""
+    key = _key(w, which, sigma)
+    order = np.argsort(key)
+    edge = key[order[k - 1]]
+    n = A.shape[0]
+    start = np.random.default_rng(seed).standard_normal(n).astype(arpack.dtype_of(A, B))
+    for move in MOVES:
+        run, scale = _deflated(A, B, w, V, w[order[k - 1]], which, sigma, inverse, maxiter, move)
+        margin = math.sqrt(tol) * scale
+        t, v0 = max(LOOSE, tol), start
+        while True:
+            mu, U, rho = run(t, v0)
+            if t <= tol or np.all(_key(mu, which, sigma) - rho > edge + margin):
+                break
+            t, v0 = max(t * 1e-3, tol), U[:, 0]
+        BU = U if B is None else B @ U
+        if sigma is not None or np.linalg.norm(V.conj().T @ BU[:, 0]) < 0.5:
+            break  # not one of the moved pairs (those are only a lower bound on the next eigenvalue)
+    return mu, U, edge, margin
+
+
+def _deflated(A, B, w, V, w_edge, which, sigma, inverse, maxiter, move):
+    """``(run, scale)``: ``run(tol, v0) -> (μ, U, ρ)`` the pairs nearest the target of the pencil with
+    ``V`` moved away (module docstring), B-orthonormal, with ``ρ`` a bound on ``|μ - λ|`` for an
+    eigenvalue ``λ`` of the pencil; ``scale``: the window's (``|λ - σ|`` or spread plus ``max|w|``).
+    Without ``sigma`` the pencil is also shifted by ``c B`` so that ``|μ + c| >= scale``: ARPACK's
+    test ``||r|| <= tol |θ|`` then bounds ``||r||`` relative to the window, not to ``|μ|``."""
+    n = A.shape[0]
+    dt = arpack.dtype_of(A, B)
+    nev = min(CHECK_PAIRS, n - 2)
+    ncv = min(n - 1, 20)
+    if sigma is not None:
+        theta = (1.0 / (w - sigma)).astype(dt)
+
+        def op_inv(y):
+            Y = y.reshape(n, -1)
+            return (inverse(Y) - V @ (theta[:, None] * (V.conj().T @ Y))).astype(dt, copy=False).reshape(y.shape)
+
+        def run_sigma(tol, v0):
+            mu, U = arpack.run_eigsh(A, nev, which=which, sigma=sigma, B=B, inverse=op_inv, v0=v0, tol=tol,
+                                     maxiter=maxiter, ncv=ncv)
+            return mu, U, 2 * tol * np.abs(mu - sigma)
+
+        return run_sigma, abs(w_edge - sigma)
+    BV = V if B is None else B @ V
+    sgn = 1.0 if which == "smallest" else -1.0
+    scale = (np.max(w) - np.min(w)) + np.max(np.abs(w))
+    scale = float(scale) if scale > 0 else 1.0
+    c = sgn * scale - float(w_edge)  # moves the window's edge to ±scale
+
+    def moved(x):
+        X = x.reshape(n, -1)
+        Y = A @ X + sgn * move * scale * (BV @ (BV.conj().T @ X)) + c * (X if B is None else B @ X)
+        return Y.astype(dt, copy=False).reshape(x.shape)
+
+    op = sla.LinearOperator((n, n), matvec=moved, matmat=moved, dtype=dt)
+
+    def run(tol, v0):
+        mu, U = arpack.run_eigsh(op, nev, which=which, B=B, inverse=inverse, v0=v0, tol=tol, maxiter=maxiter, ncv=ncv)
+        return mu - c, U, tol * np.abs(mu)  # mode 2 (B): the residual is measured in the B-norm
+
+    return run, scale
