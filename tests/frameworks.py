@@ -22,6 +22,12 @@ class JaxFW:
     def numpy(self, a):
         return np.asarray(a)
 
+    def sparse(self, a):
+        """The framework's sparse matrix (BCOO) holding ``a``."""
+        from jax.experimental import sparse
+
+        return sparse.BCOO.fromdense(self.xp.asarray(a))
+
     def herm(self, A):
         return (A + self.xp.conj(self.xp.swapaxes(A, -1, -2))) / 2
 
@@ -53,6 +59,10 @@ class TorchFW:
 
     def numpy(self, a):
         return a.detach().cpu().numpy()
+
+    def sparse(self, a):
+        """The framework's sparse matrix (CSR) holding ``a``."""
+        return self.torch.as_tensor(np.asarray(a)).to_sparse_csr()
 
     def herm(self, A):
         return (A + A.mH) / 2

@@ -10,6 +10,7 @@ configured solver (nothing differentiated), the window and gap, the checks of wh
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -23,6 +24,7 @@ from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
 from .._solvers.comm import cdot, cnorm
 from .._solvers.report import EigInfo
+from ..errors import ConvergenceError
 from .config import GeneralConfig, HermitianConfig
 
 Op = Callable[[Array], Array]
@@ -37,7 +39,7 @@ class Solved(NamedTuple):
     res: Array
     gap: Array
     iters: Array
-    norms: Array  # v_i^H B v_i, to be 1
+    gram: Array  # eigsh: V^H B V (k, k), to be I; eigs: |v_i|^2 (k,), to be 1
 
 
 def start_block(like: Array, n: int, m: int, v0=None, device=None) -> Array:
@@ -133,7 +135,7 @@ def solve_hermitian(cfg: HermitianConfig, A: Op, B: Op | None, T: Op | None, X0:
                     host: Callable[[], tuple] | None = None) -> Solved:
     """``eigsh``'s forward solve by ``cfg.solver`` (``host()``: the SciPy forms of ``A``, ``B``)."""
     w, V, res, gap, iters = _solve_hermitian(cfg, A, B, T, X0, host)
-    return Solved(w, V, res, gap, iters, real(cdot(namespace(V), V, V if B is None else B(V))))
+    return Solved(w, V, res, gap, iters, mH(V) @ (V if B is None else B(V)))
 
 
 def _scaled(A: Op, X0: Array) -> tuple[Op, Array]:
@@ -166,9 +168,12 @@ def _solve_hermitian(cfg, A, B, T, X0, host):
         w_all, V_all, iters = r.w * s, r.X, r.iters
     elif cfg.solver == "arpack":
         hA, hB = host()
-        # shift-invert converges (λ - σ)^{-1} to tol: ask for more so that A v - λ B v meets tol
-        w_all, V_all = confirm.eigsh(hA, k, which=cfg.which, sigma=cfg.sigma, B=hB, v0=np.asarray(X0[:, 0]),
-                                    tol=cfg.tol if cfg.sigma is None else cfg.tol * 1e-3, maxiter=cfg.maxiter)
+        try:  # shift-invert converges (λ - σ)^{-1} to tol: ask for more so that A v - λ B v meets tol
+            w_all, V_all = confirm.eigsh(hA, k, which=cfg.which, sigma=cfg.sigma, B=hB, v0=np.asarray(X0[:, 0]),
+                                        tol=cfg.tol if cfg.sigma is None else cfg.tol * 1e-3, maxiter=cfg.maxiter)
+        except ConvergenceError as e:
+            native = _native_fallback(cfg, e, "lanczos" if B is None else "lobpcg")
+            return _solve_hermitian(native, A, B, T, X0, None)
     else:
         w_all, V_all = cfg.solver(A, k, B=B, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol,
                                   maxiter=cfg.maxiter, preconditioner=T)
@@ -179,6 +184,17 @@ def _solve_hermitian(cfg, A, B, T, X0, host):
     w, V, guard = window.split(w_all, V_all, k, cfg.which, cfg.sigma)
     gap = rules.cut_gap(w, guard) if guard.shape[0] else xp.full((k,), float("inf"), dtype=rdt)
     return w, V, residuals(A, B, w, V), gap, iters
+
+
+def _native_fallback(cfg, error: ConvergenceError, solver: str):
+    """``on_failure="warn"`` and ARPACK did not converge: ARPACK keeps no unconverged pairs to
+    return, so warn and run the native ``solver`` (same ``tol``, ``maxiter``), whose unconverged
+    pairs are returned with the usual residual warning. ``"raise"`` and shift-invert (no native
+    equivalent) re-raise."""
+    if cfg.on_failure != "warn" or cfg.sigma is not None:
+        raise error
+    report.fail(f"{error} on_failure='warn': continuing with the native {solver} solver.", "warn")
+    return replace(cfg, solver=solver)
 
 
 def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] | None = None) -> Solved:
@@ -192,8 +208,11 @@ def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] 
         r = krylov_schur(As, X0, k, which=cfg.which, hermitian=False, ncv=cfg.ncv, tol=cfg.tol, maxiter=cfg.maxiter)
         w_all, V_all, iters = r.w * xp.astype(s, r.w.dtype), r.X, r.iters
     elif cfg.solver == "arpack":
-        w_all, V_all = arpack.eigs(host(), k, which=cfg.which, sigma=cfg.sigma, v0=np.asarray(X0[:, 0]),
-                                   tol=cfg.tol, maxiter=cfg.maxiter)
+        try:
+            w_all, V_all = arpack.eigs(host(), k, which=cfg.which, sigma=cfg.sigma, v0=np.asarray(X0[:, 0]),
+                                       tol=cfg.tol, maxiter=cfg.maxiter)
+        except ConvergenceError as e:
+            return solve_general(_native_fallback(cfg, e, "arnoldi"), A, X0)
     else:
         w_all, V_all = cfg.solver(A, k, X0=X0, which=cfg.which, sigma=cfg.sigma, tol=cfg.tol, maxiter=cfg.maxiter)
     w_all, V_all = _pairs_from(xp, w_all, V_all, X0)
@@ -210,16 +229,19 @@ def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] 
     return Solved(w, V, residuals(A, None, w, V), xp.min(d, axis=1), iters, real(cdot(xp, V, V)))
 
 
-def check_forward(cfg, w, V, res, norms, iters, *, mode: str, routine: str) -> None:
+def check_forward(cfg, w, V, res, gram, iters, *, mode: str, routine: str) -> None:
     """What is returned is checked (concrete NumPy values): finite pairs, unit (B-)norm vectors,
-    residuals within ``tol``. A solver that returns zero or non-normalised vectors (an indefinite
-    ``B``, a non-Hermitian operator, a broken user solver) cannot pass. ``mode``: raise or warn."""
-    w, V, norms = np.asarray(w), np.asarray(V), np.asarray(norms)
+    B-orthogonal ones where ``gram`` is ``V^H B V`` (eigsh), residuals within ``tol``. A solver that
+    returns zero, non-normalised or repeated vectors (an indefinite ``B``, a non-Hermitian operator,
+    a broken user solver, one pair found twice) cannot pass. ``mode``: raise or warn."""
+    w, V, gram = np.asarray(w), np.asarray(V), np.asarray(gram)
+    norms = np.real(np.diagonal(gram)) if gram.ndim == 2 else gram
+    limit = max(100 * cfg.tol, 1e-6)
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(V))):
         return report.fail(
             f"{routine}: the eigensolver returned non-finite eigenpairs (λ = {w}). Check that the operator "
             "is finite and, for eigsh, Hermitian (B positive definite).", mode)
-    bad = np.flatnonzero(~(np.abs(norms - 1) <= max(100 * cfg.tol, 1e-6)))
+    bad = np.flatnonzero(~(np.abs(norms - 1) <= limit))
     if bad.size and np.any(norms[bad] < 0):
         return report.fail(f"{routine}: B is not positive definite (v^H B v = {report.sci(norms[bad])} < 0 for "
                            f"eigenvectors {bad.tolist()}); eigsh needs B Hermitian positive definite", mode)
@@ -228,6 +250,15 @@ def check_forward(cfg, w, V, res, norms, iters, *, mode: str, routine: str) -> N
             f"{routine}: eigenvectors {bad.tolist()} are not normalised (v^H B v = {report.sci(norms[bad])}, "
             "expected 1): the solver returned invalid pairs. For eigsh the operator must be Hermitian and B "
             "Hermitian positive definite; a user solver must return B-orthonormal vectors.", mode)
+    if gram.ndim == 2:
+        off = np.abs(gram - np.diag(np.diagonal(gram)))
+        i, j = np.unravel_index(np.argmax(off), off.shape) if off.size else (0, 0)
+        if off.size and not off[i, j] <= limit:
+            return report.fail(
+                f"{routine}: eigenvectors {min(i, j)} and {max(i, j)} are not B-orthogonal (|v_i^H B v_j| = "
+                f"{off[i, j]:.2e} > {limit:.0e}; λ = {w[i]:.17g}, {w[j]:.17g}): the solver returned one pair "
+                "twice or an invalid basis. A user solver must return B-orthonormal vectors; otherwise "
+                "report this with the operator.", mode)
     report.forward(res, int(np.asarray(iters)), tol=cfg.tol, mode=mode, routine=routine)
 
 

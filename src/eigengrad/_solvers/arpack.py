@@ -48,10 +48,24 @@ def factor(A, B, sigma) -> Callable[[np.ndarray], np.ndarray] | None:
     if M is None or isinstance(M, sla.LinearOperator):
         return None
     if sp.issparse(M):
-        lu = sla.splu(sp.csc_matrix(M))
+        try:
+            lu = sla.splu(sp.csc_matrix(M))
+        except RuntimeError:  # SuperLU: "Factor is exactly singular"
+            raise _singular(sigma) from None
         return lu.solve
     lu = la.lu_factor(np.asarray(M), check_finite=False)
+    if not np.all(np.isfinite(lu[0])) or np.any(np.diag(lu[0]) == 0):
+        raise _singular(sigma)
     return lambda y: la.lu_solve(lu, y, check_finite=False)
+
+
+def _singular(sigma) -> ValueError:
+    if sigma is None:
+        return ValueError("eigsh: B is singular (its LU factorisation has a zero pivot); B must be Hermitian "
+                          "positive definite")
+    return ValueError(f"sigma={sigma!r} is an eigenvalue (A - sigma B is singular to working precision): "
+                      "shift-invert needs sigma near, not at, the eigenvalues wanted; move it by a small "
+                      "relative amount (e.g. sigma * (1 + 1e-6)), or drop sigma")
 
 
 def as_operator(f: Callable[[np.ndarray], np.ndarray], n: int, dtype) -> sla.LinearOperator:
@@ -85,6 +99,10 @@ def eigs(A, k: int, *, which: str, sigma=None, v0=None, tol: float, maxiter: int
     """``k + extra`` right eigenpairs of a general operator near the target, unit-norm vectors."""
     n = A.shape[0]
     nev = min(k + extra, n - 2)
+    if sigma is not None and complex(sigma).imag == 0:
+        sigma = complex(sigma).real  # SciPy shifts a real dense A in place: a complex 0j would not fit
+    elif sigma is not None and isinstance(A, np.ndarray) and not np.iscomplexobj(A):
+        A = A.astype(np.result_type(A.dtype, np.complex64))
     ncv = min(n, max(5 * k, 40))
     with _converged("eigs"):
         if sigma is None:
@@ -110,3 +128,8 @@ def _converged(routine: str):
             f"{routine}: ARPACK did not converge ({e}); {len(e.eigenvalues)} pairs converged. Increase "
             "maxiter, use sigma (shift-invert) for eigenvalues at the end of a clustered spectrum, "
             "or another solver.") from None
+    except RuntimeError as e:  # SciPy's own factorisation of A - σI inside eigs(sigma=...)
+        if "singular" not in str(e).lower():
+            raise
+        raise ValueError(f"{routine}: sigma is an eigenvalue (A - sigma I is singular to working precision: {e}); "
+                         "move sigma by a small relative amount, or drop it") from None

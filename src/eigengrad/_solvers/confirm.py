@@ -10,7 +10,10 @@ the pencil with the converged B-orthonormal ``V`` moved out of the way:
 - ``which``: ``A' = A ± s (BV)(BV)^H``, which moves each ``λ_i`` by ``±s`` away from the wanted end
   (``s = 10 ((spread of w) + max|w|)``, 100 times more if a moved pair still comes out nearest)
   and leaves every eigenpair B-orthogonal to ``V`` unchanged;
-- ``sigma``: ``(A - σB)^{-1} - V diag(1/(λ_i - σ)) V^H``, which maps them to zero magnitude.
+- ``sigma``: ``P (A - σB)^{-1} P^H`` with ``P = I - V V^H B``, which maps them to zero magnitude.
+  Projected on both sides, not ``(A - σB)^{-1} - V diag(1/(λ_i - σ)) V^H``: with ``σ`` at an
+  eigenvalue ``1/(λ_i - σ) ~ 1/eps`` and that subtraction leaves an O(1) copy of ``v_i``, which the
+  check then reported as a missed copy (a duplicated pair).
 
 Its nearest value ``μ`` is the next eigenvalue, unless it lies inside the window (within a
 tolerance margin of the ``k``-th): then it is a missed copy, recomputed to ``tol``, locked in with
@@ -101,11 +104,12 @@ def _deflated(A, B, w, V, w_edge, which, sigma, inverse, maxiter, move):
     nev = min(CHECK_PAIRS, n - 2)
     ncv = min(n - 1, 20)
     if sigma is not None:
-        theta = (1.0 / (w - sigma)).astype(dt)
+        BV = V if B is None else B @ V
 
-        def op_inv(y):
+        def op_inv(y):  # P (A - σB)^{-1} P^H y, P = I - V V^H B: both sides, see the module docstring
             Y = y.reshape(n, -1)
-            return (inverse(Y) - V @ (theta[:, None] * (V.conj().T @ Y))).astype(dt, copy=False).reshape(y.shape)
+            Z = inverse(Y - BV @ (V.conj().T @ Y))
+            return (Z - V @ (BV.conj().T @ Z)).astype(dt, copy=False).reshape(y.shape)
 
         def run_sigma(tol, v0):
             mu, U = arpack.run_eigsh(A, nev, which=which, sigma=sigma, B=B, inverse=op_inv, v0=v0, tol=tol,

@@ -285,7 +285,7 @@ def eigsh(
                                        host=_host_forms(opA, opB, cA, cB, dt))
         else:
             s = _solve_hermitian(X0, cA, cB, cT, cfg=cfg, **statics)
-        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.norms, s.iters, mode=cfg.on_failure,
+        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.gram, s.iters, mode=cfg.on_failure,
               routine=routine)
         return tuple(s)
 
@@ -297,10 +297,10 @@ def eigsh(
     def core_jvp(primals, tangents):
         cA, cB, cT, X0 = primals
         out = forward(cA, cB, cT, X0)
-        w, V, res, gap, iters, norms = out
+        w, V, res, gap, iters, gram = out
         lin = _linear((_diff(tangents[0]), _diff(tangents[1])))
         dw, dV = linear_call(tangent, partial(transpose, lin=_pattern(lin)), first_order((w, V, gap, cA, cB, cT), routine), lin)
-        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(norms))
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(gram))
 
     def tangent(saved, lin):
         w, V, gap, cA, cB, cT = saved
@@ -417,7 +417,7 @@ def eigs(
             s = driver.solve_general(cfg, opA.bind(cA), X0, host=lambda: host_operator(opA, cA, dt))
         else:
             s = _solve_general(X0, cA, cfg=cfg, sA=sA)
-        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.norms, s.iters, mode=cfg.on_failure,
+        _emit(partial(driver.check_forward, cfg), s.w, s.V, s.res, s.gram, s.iters, mode=cfg.on_failure,
               routine=routine)
         return tuple(s)
 
@@ -429,10 +429,10 @@ def eigs(
     def core_jvp(primals, tangents):
         cA, X0 = primals
         out = forward(cA, X0)
-        w, V, res, gap, iters, norms = out
+        w, V, res, gap, iters, gram = out
         lin = _linear(_diff(tangents[0]))
         dw, dV = linear_call(tangent, partial(transpose, lin=_pattern(lin)), first_order((w, V, gap, cA), routine), lin)
-        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(norms))
+        return out, (dw, dV, jnp.zeros_like(res), jnp.zeros_like(gap), _zeros(iters), jnp.zeros_like(gram))
 
     def tangent(saved, lin):
         w, V, gap, cA = saved

@@ -178,7 +178,7 @@ def _first_order(routine: str, grads: tuple, *outputs) -> tuple:
 
 
 def _checked(cfg, s: driver.Solved, routine: str) -> tuple:
-    driver.check_forward(cfg, _np(s.w), _np(s.V), _np(s.res), _np(s.norms), int(s.iters), mode=cfg.on_failure,
+    driver.check_forward(cfg, _np(s.w), _np(s.V), _np(s.res), _np(s.gram), int(s.iters), mode=cfg.on_failure,
                          routine=routine)
     # own storage: outputs must not be views (forward-mode AD)
     return s.w.clone(), s.V.clone(), s.res, s.gap, torch.as_tensor(s.iters)

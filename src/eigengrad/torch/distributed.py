@@ -113,8 +113,8 @@ class _Eigsh(torch.autograd.Function):
                 R = op.apply(V) - V * w[None, :]
                 res = comm.cnorm(namespace(R), R) / w.abs().max().clamp_min(torch.finfo(w.dtype).tiny)
             gap = rules.cut_gap(w, guard) if guard.shape[0] else torch.full_like(w, torch.inf)
-            norms = comm.cdot(namespace(V), V, V if opB is None else opB.apply(V)).real
-        driver.check_forward(cfg, _np(w), _np(V), _np(res), _np(norms), int(iters), mode=cfg.on_failure,
+            gram = comm.inner(namespace(V), V, V if opB is None else opB.apply(V))
+        driver.check_forward(cfg, _np(w), _np(V), _np(res), _np(gram), int(iters), mode=cfg.on_failure,
                              routine=ROUTINE)
         return w.clone(), V.clone(), res, gap, torch.as_tensor(iters)
 
