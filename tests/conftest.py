@@ -27,3 +27,9 @@ def torch_float64():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(before)
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first (stable order otherwise): under xdist the longest work starts early and the
+    short tests fill in at the end, instead of one worker finishing a long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

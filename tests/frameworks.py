@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 class JaxFW:
@@ -79,6 +80,13 @@ class TorchFW:
 
 
 FRAMEWORKS = {"jax": JaxFW, "torch": TorchFW}
+
+
+def torch_only(fw, why="sweep on torch only: same neutral rules, JAX compile time"):
+    """Skip on JAX, which compiles every operation for every new shape and dtype (seconds each on a
+    loaded machine): sweeps run on torch, JAX runs the same neutral rules on representative cases."""
+    if fw.name == "jax":
+        pytest.skip(why)
 
 
 def random_hermitian(rng, n, complex_=False, batch=()):

@@ -20,7 +20,8 @@ WORKER = Path(__file__).parent / "distributed" / "jax_worker.py"
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 900  # seconds per subprocess; about a minute each on an idle 2-core machine
 TOL = 1e-10
-pytestmark = [pytest.mark.slow,
+# One xdist group (`make test` runs `--dist loadgroup`): the module-scoped launches run once, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("jax_distributed"),
               pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")]
 
 
@@ -64,18 +65,9 @@ def run_workers(cases: str, devices: int, nproc: int = 1) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def dense():
-    return run_workers("dense", 8)[0]
-
-
-@pytest.fixture(scope="module")
-def stencil():
-    return run_workers("stencil", 8)[0]
-
-
-@pytest.fixture(scope="module")
-def general():
-    return run_workers("eigs", 8)[0]
+def eight_devices():
+    """The dense, stencil and eigs cases in one 8-device process (one JAX start), reported per case."""
+    return run_workers("dense,stencil,eigs", 8)[0]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +79,8 @@ def _no_error(r: dict, case: str) -> None:
     assert f"{case}_error" not in r, r[f"{case}_error"] + "\n" + r.get(f"{case}_traceback", "")
 
 
-def test_row_sharded_dense_matrix(dense):
+def test_row_sharded_dense_matrix(eight_devices):
+    dense = eight_devices
     _no_error(dense, "dense")
     assert dense["devices"] == 8
     assert dense["dense_w"] < TOL and dense["dense_V"] < TOL
@@ -95,16 +88,18 @@ def test_row_sharded_dense_matrix(dense):
     assert dense["dense_grad"] < TOL and dense["dense_grad_spans"] == 8
 
 
-def test_sharded_refuses_host_solver(dense):
+def test_sharded_refuses_host_solver(eight_devices):
     """The default solver keeps a sharded input on the devices; forcing ARPACK (host) on it is
     refused with a clear error (expected to pass once the driver's automatic default lands)."""
+    dense = eight_devices
     assert "default_error" not in dense, dense.get("default_error")
     assert dense["default_w"] < TOL and dense["default_V_spans"] == 8
     err = dense["arpack_error"]
     assert err is not None and err.startswith("ValueError") and "sharded" in err, err
 
 
-def test_shard_map_stencil_lanczos_reverse_and_forward(stencil):
+def test_shard_map_stencil_lanczos_reverse_and_forward(eight_devices):
+    stencil = eight_devices
     _no_error(stencil, "stencil")
     assert stencil["stencil_w"] < TOL and stencil["stencil_V"] < TOL and stencil["stencil_V_spans"] == 8
     assert stencil["stencil_grad"] < TOL and stencil["stencil_grad_spans"] == 8
@@ -112,7 +107,8 @@ def test_shard_map_stencil_lanczos_reverse_and_forward(stencil):
     assert stencil["stencil_jvp_V_spans"] == 8
 
 
-def test_eigs_arnoldi_sharded_stencil(general):
+def test_eigs_arnoldi_sharded_stencil(eight_devices):
+    general = eight_devices
     _no_error(general, "eigs")
     assert general["eigs_w"] < TOL and general["eigs_V"] < TOL and general["eigs_V_spans"] == 8
     assert general["eigs_grad"] < TOL and general["eigs_grad_spans"] == 8

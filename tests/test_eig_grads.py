@@ -9,6 +9,7 @@ import pytest
 
 from eigengrad.errors import ConditioningWarning, DegeneracyWarning, GaugeError, GaugeWarning
 from eigengrad.testing import check_grads
+from frameworks import torch_only
 
 
 def rand(rng, shape, complex_):
@@ -44,13 +45,6 @@ def losses(fw, M):
         )
 
     return loss
-
-
-# JAX compiles every operation for every new shape and dtype (seconds each on a loaded machine), so
-# sweeps run on torch, and JAX runs the same neutral rules on representative cases only.
-def torch_only(fw, why="sweep on torch only: same neutral rules, JAX compile time"):
-    if fw.name == "jax":
-        pytest.skip(why)
 
 
 @pytest.mark.parametrize("n", [1, 2, 6, 12, 20])

@@ -9,6 +9,7 @@ import pytest
 
 from eigengrad.errors import DegeneracyWarning, GaugeError, GaugeWarning
 from eigengrad.testing import check_grads
+from frameworks import torch_only
 
 
 def rand(rng, shape, complex_):
@@ -35,13 +36,6 @@ def losses(fw, M, k):
 
 
 SHAPES = [(1, 1), (6, 6), (9, 4), (4, 9), (20, 20)]
-
-
-# JAX compiles every operation for every new shape and dtype (seconds each on a loaded machine), so
-# sweeps run on torch, and JAX runs the same neutral rules on representative cases only.
-def torch_only(fw, why="sweep on torch only: same neutral rules, JAX compile time"):
-    if fw.name == "jax":
-        pytest.skip(why)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -26,9 +26,10 @@ def medium_of(pol, lat, n, seed=0):
     return grid.smoothed_medium(fine, n, lat)
 
 
+# Each lattice with each polarisation once across the two tests below (10-15 CPU-s per case).
 @pytest.mark.slow
-@pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
-@pytest.mark.parametrize("pol", ["tm", "te"])
+@pytest.mark.parametrize("pol, lat", [("tm", lattice.triangular()), ("te", lattice.square())],
+                         ids=["tm-triangular", "te-square"])
 def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
     pw = grid.PlaneWaveGrid(lat, 12, np.array([[0.9, 0.4]]))
     med = medium_of(pol, lat, 12)
@@ -42,8 +43,8 @@ def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
-@pytest.mark.parametrize("pol", ["tm", "te"])
+@pytest.mark.parametrize("pol, lat", [("tm", lattice.square()), ("te", lattice.triangular())],
+                         ids=["tm-square", "te-triangular"])
 def test_uniform_medium_is_the_empty_lattice(lat, pol):
     """ε = 4 everywhere: λ = |k+G|²/4 at Γ and the zone corners (degenerate clusters of up to 6)."""
     pw = grid.PlaneWaveGrid(lat, 12, np.array([lat.k(s) for s in lat.path[:3]]))
