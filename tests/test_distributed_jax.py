@@ -20,9 +20,9 @@ WORKER = Path(__file__).parent / "distributed" / "jax_worker.py"
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 900  # seconds per subprocess; about a minute each on an idle 2-core machine
 TOL = 1e-10
-# `make test` runs `--dist loadfile`: a module's tests go to one worker, so the module-scoped launches
-# run once. (`--dist loadgroup` with an xdist_group mark does not group under pytest 9 with xdist 3.8:
-# xdist renames item._nodeid, which pytest 9 no longer reads; each worker launched the 8-device run.)
+# One test per worker launch: pytest-xdist spreads a module's tests over its workers, and a shared
+# module-scoped launch then ran once per worker (2 x 136 s measured; `--dist loadgroup` does not group
+# under pytest 9 with xdist 3.8: xdist renames item._nodeid, which pytest 9 no longer reads).
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")]
 
@@ -66,66 +66,44 @@ def run_workers(cases: str, devices: int, nproc: int = 1) -> list[dict]:
     return [_result(p, o) for p, o in zip(procs, outs)]
 
 
-@pytest.fixture(scope="module")
-def eight_devices():
-    """The dense, stencil and eigs cases in one 8-device process (one JAX start), reported per case."""
-    return run_workers("dense,stencil,eigs", 8)[0]
-
-
-@pytest.fixture(scope="module")
-def two_processes():
-    return run_workers("stencil_lobpcg_grad", 4, nproc=2)
-
-
 def _no_error(r: dict, case: str) -> None:
     assert f"{case}_error" not in r, r[f"{case}_error"] + "\n" + r.get(f"{case}_traceback", "")
 
 
-def test_row_sharded_dense_matrix(eight_devices):
-    dense = eight_devices
-    _no_error(dense, "dense")
-    assert dense["devices"] == 8
-    assert dense["dense_w"] < TOL and dense["dense_V"] < TOL
-    assert dense["dense_V_spans"] == 8
-    assert dense["dense_grad"] < TOL and dense["dense_grad_spans"] == 8
-
-
-def test_sharded_refuses_host_solver(eight_devices):
-    """The default solver keeps a sharded input on the devices; forcing ARPACK (host) on it is
-    refused with a clear error (expected to pass once the driver's automatic default lands)."""
-    dense = eight_devices
-    assert "default_error" not in dense, dense.get("default_error")
-    assert dense["default_w"] < TOL and dense["default_V_spans"] == 8
-    err = dense["arpack_error"]
+def test_eight_devices():
+    """One 8-device process (one JAX start; one test, so that pytest-xdist cannot launch it twice)
+    runs the dense, stencil and eigs cases, each reported separately and checked below."""
+    r = run_workers("dense,stencil,eigs", 8)[0]
+    assert r["devices"] == 8
+    # A row-sharded dense matrix: values, vectors and gradient agree with one device, stay sharded.
+    _no_error(r, "dense")
+    assert r["dense_w"] < TOL and r["dense_V"] < TOL
+    assert r["dense_V_spans"] == 8
+    assert r["dense_grad"] < TOL and r["dense_grad_spans"] == 8
+    # The default solver keeps a sharded input on the devices; forcing ARPACK (host) is refused.
+    assert "default_error" not in r, r.get("default_error")
+    assert r["default_w"] < TOL and r["default_V_spans"] == 8
+    err = r["arpack_error"]
     assert err is not None and err.startswith("ValueError") and "sharded" in err, err
+    # A shard_map stencil with ppermute halos: Lanczos, reverse and forward mode.
+    _no_error(r, "stencil")
+    assert r["stencil_w"] < TOL and r["stencil_V"] < TOL and r["stencil_V_spans"] == 8
+    assert r["stencil_grad"] < TOL and r["stencil_grad_spans"] == 8
+    assert r["stencil_jvp_w"] < TOL and r["stencil_jvp_V"] < TOL
+    assert r["stencil_jvp_V_spans"] == 8
+    # eigs (Arnoldi) on the sharded stencil, with its gradient.
+    _no_error(r, "eigs")
+    assert r["eigs_w"] < TOL and r["eigs_V"] < TOL and r["eigs_V_spans"] == 8
+    assert r["eigs_grad"] < TOL and r["eigs_grad_spans"] == 8
 
 
-def test_shard_map_stencil_lanczos_reverse_and_forward(eight_devices):
-    stencil = eight_devices
-    _no_error(stencil, "stencil")
-    assert stencil["stencil_w"] < TOL and stencil["stencil_V"] < TOL and stencil["stencil_V_spans"] == 8
-    assert stencil["stencil_grad"] < TOL and stencil["stencil_grad_spans"] == 8
-    assert stencil["stencil_jvp_w"] < TOL and stencil["stencil_jvp_V"] < TOL
-    assert stencil["stencil_jvp_V_spans"] == 8
-
-
-def test_eigs_arnoldi_sharded_stencil(eight_devices):
-    general = eight_devices
-    _no_error(general, "eigs")
-    assert general["eigs_w"] < TOL and general["eigs_V"] < TOL and general["eigs_V_spans"] == 8
-    assert general["eigs_grad"] < TOL and general["eigs_grad_spans"] == 8
-
-
-def test_two_processes_forward(two_processes):
-    for r in two_processes:
+def test_two_processes():
+    """2 processes x 4 devices joined by jax.distributed: forward and reverse mode with the input
+    spread over both processes (the input checks, which read the operator's arrays on the host,
+    are skipped there as under ``jit``)."""
+    for r in run_workers("stencil_lobpcg_grad", 4, nproc=2):
         assert r["processes"] == 2 and r["devices"] == 8
         assert r["stencil_w"] < TOL and r["stencil_V"] < TOL and r["stencil_V_spans"] == 8
-
-
-def test_two_processes_reverse(two_processes):
-    """Reverse mode with the input spread over both processes (the input checks, which read the
-    operator's arrays on the host, are skipped there as under ``jit``)."""
-    for r in two_processes:
         _no_error(r, "stencil_lobpcg_grad")
         assert r["stencil_grad"] < TOL and r["stencil_grad_spans"] == 8
 

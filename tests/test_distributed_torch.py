@@ -47,20 +47,21 @@ def run_ranks(world: int, solvers: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", [2, 4])
 def test_ranks_agree_with_one_process(world):
-    """The generalized problem and forward mode on 2 ranks only (the same code paths; 4 ranks cost
-    twice the processes on a 2-core machine)."""
-    r = run_ranks(world, "lobpcg,lanczos,arnoldi" + (",generalized,forward" if world == 2 else ""))
+    """Every case on 2 ranks; on 4 ranks (twice the processes on a 2-core machine) Lanczos only: the
+    same reductions over four shards, at a third of the cost."""
+    r = run_ranks(world, "lobpcg,lanczos,arnoldi,generalized,forward" if world == 2 else "lanczos")
     assert r["world"] == world
-    for solver in ("lobpcg", "lanczos"):
+    solvers = ("lobpcg", "lanczos") if world == 2 else ("lanczos",)
+    for solver in solvers:
         assert r[f"{solver}_w"] < TOL and r[f"{solver}_V"] < TOL, (solver, r)
         assert r[f"{solver}_grad"] < 1e-8, (solver, r)  # both solves to tol 1e-10, by different iterates
         assert r[f"{solver}_res"] <= 1e-10
-    for solver in ("lobpcg", "lanczos", "arnoldi"):
         assert r[f"{solver}_w_spread"] == 0.0  # identical on every rank
-    # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
-    assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
     if world != 2:
         return
+    assert r["arnoldi_w_spread"] == 0.0
+    # eigs (Arnoldi) of the stencil plus advection, gradient of Σ Re λ through the bordered adjoint
+    assert r["arnoldi_w"] < TOL and r["arnoldi_V"] < TOL and r["arnoldi_grad"] < 1e-8, r
     # generalized A v = λ B v, B = diag(mass) split by rows (LOBPCG): B-orthonormal V, the gradient
     assert r["generalized_w"] < TOL and r["generalized_V"] < TOL and r["generalized_grad"] < 1e-8, r
     # forward mode of eigsh and eigs (tangent solves to 1e-10 by different iterates, as the gradients)
