@@ -251,9 +251,9 @@ def check_forward(cfg, w, V, res, gram, iters, *, mode: str, routine: str) -> No
             "expected 1): the solver returned invalid pairs. For eigsh the operator must be Hermitian and B "
             "Hermitian positive definite; a user solver must return B-orthonormal vectors.", mode)
     if gram.ndim == 2:
-        off = np.abs(gram - np.diag(np.diagonal(gram)))
-        i, j = np.unravel_index(np.argmax(off), off.shape) if off.size else (0, 0)
-        if off.size and not off[i, j] <= limit:
+        off = np.abs(gram - np.diag(np.diagonal(gram)))  # k >= 1: never empty
+        i, j = np.unravel_index(np.argmax(off), off.shape)
+        if not off[i, j] <= limit:
             return report.fail(
                 f"{routine}: eigenvectors {min(i, j)} and {max(i, j)} are not B-orthogonal (|v_i^H B v_j| = "
                 f"{off[i, j]:.2e} > {limit:.0e}; λ = {w[i]:.17g}, {w[j]:.17g}): the solver returned one pair "
@@ -280,6 +280,11 @@ class HostSystem(NamedTuple):
     T: Op | None
 
 
+def host_solvable(cfg: HermitianConfig, T) -> bool:
+    """The projected solves may move to the host (:func:`host_system`): CG, no preconditioner given."""
+    return T is None and cfg.adjoint_method == "cg"
+
+
 def host_system(cfg: HermitianConfig, T: Op | None, w, host: Callable[[], tuple] | None, *,
                 fallback: bool = False) -> HostSystem | None:
     """The projected solves of :func:`hermitian_tangent`/:func:`hermitian_adjoint` moved to the host
@@ -288,7 +293,7 @@ def host_system(cfg: HermitianConfig, T: Op | None, w, host: Callable[[], tuple]
     preconditioner given, CG (extremal pairs), ``host()`` the SciPy forms of ``A``, ``B`` (values
     concrete on the CPU), both sparse matrices. Where ``±(A - σB)`` is not definite: None, or with
     ``fallback`` the unpreconditioned solves on the host (for a caller already on the host)."""
-    if T is not None or host is None or cfg.adjoint_method != "cg":
+    if host is None or not host_solvable(cfg, T):
         return None
     hA, hB = host()
     hT = factor.shifted_inverse(hA, hB, factor.shift(np.asarray(w), cfg.sign), cfg.sign)

@@ -103,8 +103,8 @@ def _deflated(A, B, w, V, w_edge, which, sigma, inverse, maxiter, move):
     dt = arpack.dtype_of(A, B)
     nev = min(CHECK_PAIRS, n - 2)
     ncv = min(n - 1, 20)
+    BV = V if B is None else B @ V
     if sigma is not None:
-        BV = V if B is None else B @ V
 
         def op_inv(y):  # P (A - σB)^{-1} P^H y, P = I - V V^H B: both sides, see the module docstring
             Y = y.reshape(n, -1)
@@ -117,7 +117,6 @@ def _deflated(A, B, w, V, w_edge, which, sigma, inverse, maxiter, move):
             return mu, U, 2 * tol * np.abs(mu - sigma)
 
         return run_sigma, abs(w_edge - sigma)
-    BV = V if B is None else B @ V
     sgn = 1.0 if which == "smallest" else -1.0
     scale = (np.max(w) - np.min(w)) + np.max(np.abs(w))
     scale = float(scale) if scale > 0 else 1.0

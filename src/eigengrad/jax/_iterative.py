@@ -341,7 +341,7 @@ def _factorable(cfg, ops) -> bool:
     """The projected solves can move to the host (``driver.host_system``): CG, no preconditioner,
     ``A`` and ``B`` sparse matrices (BCOO or SciPy)."""
     opA, opB, opT = ops
-    return cfg.adjoint_method == "cg" and opT is None and all(
+    return driver.host_solvable(cfg, opT) and all(
         op is None or op.kind == "bcoo" or (op.kind == "scipy" and sp.issparse(op.source)) for op in (opA, opB))
 
 
