@@ -1,7 +1,7 @@
 """Sharded eigsh/eigs in JAX, run in subprocesses (tests/distributed/jax_worker.py): 8 forced host
 devices in one process, and 2 processes × 4 devices joined by ``jax.distributed`` over loopback.
-Every case compares the sharded solve with the same problem on one device (float64, 1e-10) and
-checks that the eigenvector block, its tangent and the gradients stay sharded over all devices.
+Every case compares the sharded solve with a reference (the same solve on one device for the
+dense case, NumPy's dense solve and perturbation formulas for the stencil; float64, 1e-10) and checks that the eigenvector block, its tangent and the gradients stay sharded over all devices.
 Compilation for 8 SPMD devices dominates the time: every test here is slow."""
 
 from __future__ import annotations
