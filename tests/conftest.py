@@ -3,7 +3,12 @@ import os
 # Tests run two pytest workers on two cores: one BLAS / XLA thread each avoids oversubscription.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+# XLA's LLVM optimisation level 0: the suite compiles hundreds of small programs per test (eager JAX
+# compiles every operation for each new shape), and compiling dominates its time. Level 0 cut the
+# CPU time of the JAX tests by about 15 % (measured: 41.5/44.1 -> 37.8/34.6 user-s on three tests);
+# the HLO passes, hence the operations and their results up to rounding, are unchanged.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 "
+                      "--xla_backend_optimization_level=0")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

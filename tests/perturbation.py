@@ -15,8 +15,8 @@ import scipy.linalg
 
 def potential_gradient(H: np.ndarray, k: int, M: np.ndarray | None = None) -> np.ndarray:
     """``∂L/∂θ`` at θ = 0 for ``L = Σ_{i<k} λ_i + Σ_{x,i} M_xi |v_i(x)|²``, the k lowest pairs of the
-    Hermitian ``H + diag θ``: ``Σ_i |v_i|² + 2 Re Σ_i v_i ⊙ Σ_{j≠i} conj(v_j) conj(v_jᴴ g_i)/(λ_i − λ_j)``
-    with ``g_i = M_{:,i} ⊙ v_i``."""
+    Hermitian ``H + diag θ``:
+    ``Σ_i |v_i|² + 2 Re Σ_i v_i ⊙ Σ_{j≠i} conj(v_j) conj(v_jᴴ g_i)/(λ_i − λ_j)`` with ``g_i = M_{:,i} ⊙ v_i``."""
     w, V = np.linalg.eigh(H)
     Vk = V[:, :k]
     grad = np.sum(np.abs(Vk) ** 2, axis=1)

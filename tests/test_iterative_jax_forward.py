@@ -132,7 +132,8 @@ def test_cut_cluster_gives_nan_tangents_and_warns():
 
 def test_jit_jacfwd_and_vmap():
     """Jacobians of the eigenvalues of L + diag θ by jacfwd under jit (eager jacfwd traces the same
-    rule), jacrev and vmap of grad, against the closed form ∂λ_i/∂θ_x = v_i(x)² from NumPy's eigh (simple eigenvalues)."""
+    rule), jacrev and vmap of grad, against the closed form ∂λ_i/∂θ_x = v_i(x)² from NumPy's eigh
+    (simple eigenvalues)."""
     L = grid(6)
     n, k = L.shape[0], 2
     Ld = jnp.asarray(L.toarray())

@@ -26,7 +26,8 @@ parser.add_argument("--nproc", type=int, default=1)
 parser.add_argument("--port", type=int, default=None)
 parser.add_argument("--cases", default="dense,stencil,eigs")
 opts = parser.parse_args()
-os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={opts.devices}"
+# optimisation level 0: compiling for 8 SPMD devices dominates, as in tests/conftest.py
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={opts.devices} --xla_backend_optimization_level=0"
 
 import jax  # noqa: E402
 
