@@ -132,28 +132,6 @@ def test_gradient_matches_central_differences(pol):
     assert g == pytest.approx(fd, rel=5e-5)
 
 
-@pytest.mark.slow
-def test_gradient_of_a_degenerate_band_edge_cluster():
-    """At M of a C4v crystal bands 2 and 3 are an exact doublet; the derivative of their mean along
-    a symmetry-breaking perturbation (which splits them) matches central differences."""
-    lat = lattice.square()
-    n = 16
-    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k("M")]))
-    base = fine_disk(lat, n, 0.25, 12.0, s=2)
-    dirn = np.random.default_rng(2).standard_normal(base.shape)
-
-    def doublet(t):
-        lam = iterative.solve(pw, grid.smoothed_medium(base + t * dirn, n, lat), "tm", 3).lam
-        return lam[0, 1:3]
-
-    lam0 = np.asarray(doublet(0.0))
-    assert abs(lam0[1] - lam0[0]) < 1e-10 * lam0[0]
-    g = float(jax.grad(lambda t: jnp.mean(doublet(t)))(0.0))
-    h = 1e-3
-    fd = float(np.mean(doublet(h)) - np.mean(doublet(-h))) / (2 * h)
-    assert np.isfinite(g) and g == pytest.approx(fd, rel=2e-5)
-
-
 # The dense exact-Fourier TE path on the rod crystal, bottom of band 1 at X, at large plane-wave counts
 # (256² pixel disk, oversampled 4×): 0.40720 (800 plane waves), 0.40808 (1 252), 0.40885 (1 808); the
 # fit f = f∞ − c/gmax through the last two (gmax 20, 24) gives f∞ = 0.4127 (0.4122 through gmax 16, 24).

@@ -1,17 +1,23 @@
-"""eigengrad_photonic.window: the eigsh window as an eigengrad.nonsmooth family. Its projected
-derivative, read by the non-smooth layer's own analysis, gives the one-sided derivatives of an
-exactly degenerate band-edge doublet (from the whole cluster) along a perturbation that splits it."""
+"""Derivatives at an exactly degenerate band edge on the matrix-free path: eigengrad_photonic.window
+(the eigsh window as an eigengrad.nonsmooth family), whose projected derivative, read by the
+non-smooth layer's own analysis, gives the one-sided derivatives of the doublet (from the whole
+cluster) along a perturbation that splits it; and eigsh's adjoint (``jax.grad`` through
+``iterative.solve``) for the doublet's mean, which is differentiable there."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import jax
+import jax.numpy as jnp
+
 from eigengrad import nonsmooth
-from eigengrad_photonic import grid, lattice, optimize, window
+from eigengrad_photonic import grid, iterative, lattice, optimize, window
 
 
-def test_window_family_gives_the_split_of_a_degenerate_doublet():
+@pytest.mark.slow
+def test_degenerate_doublet_one_sided_derivatives_and_mean_gradient():
     """TM at M of a C4v rod crystal (every pixel a variable): bands 2 and 3 are an exact doublet.
     eigengrad.nonsmooth's exact directional derivative of ``max λ_3`` (the top of the doublet) and of
     ``-min λ_2`` (its bottom) through the family match one-sided differences, in both directions:
@@ -34,6 +40,9 @@ def test_window_family_gives_the_split_of_a_degenerate_doublet():
             assert exact == pytest.approx(fd, rel=1e-3)
             slopes[band, s] = exact
     assert slopes[2, 1.0] + slopes[2, -1.0] > 1e-2 * abs(slopes[2, 1.0])  # a kink: f'(d) + f'(-d) > 0
+    # The mean of the doublet is smooth: eigsh's adjoint gives the mean of the two one-sided slopes.
+    mean = jax.grad(lambda t: jnp.mean(iterative.solve(pw, grid.grid_medium((base + t * d).reshape(n, n)), "tm", 3).lam[0, 1:3]))
+    assert float(mean(0.0)) == pytest.approx((slopes[2, 1.0] - slopes[1, 1.0]) / 2, rel=1e-6)
 
 
 def test_cluster_method_is_refused_on_the_window_family():
