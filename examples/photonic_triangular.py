@@ -1,12 +1,14 @@
-"""Triangular-lattice band gaps optimised on the matrix-free path with eigengrad.nonsmooth's optimizer.
+"""Triangular-lattice (and square-lattice) band gaps optimised on the matrix-free path with eigengrad.nonsmooth's optimizer.
 
 Targets (``--target``):
 
 * ``tm``: the TM gap above band 1, from MPB's tri-rods crystal (rods r = 0.2, ε = 12, in air);
 * ``complete``: the complete gap (TE above band 1 overlapping TM above band 2), from MPB's tri-holes
-  crystal (air holes r = 0.45 in ε = 12).
+  crystal (air holes r = 0.45 in ε = 12);
+* ``tm-square``: the square lattice's TM gap above band 1 from MPB's rod crystal (r = 0.2), against
+  the radius-optimised rod crystal (39.10 %).
 
-Design: one variable per C6v orbit of the ``n × n`` grid points (``zone.GridDesign``, ε = 1 + 11 θ).
+Design: one variable per C6v (square: C4v) orbit of the ``n × n`` grid points (``zone.GridDesign``, ε = 1 + 11 θ).
 Family: ``window.WindowFamily`` (each wavevector's eigsh window, generalized gradients from whole
 band-edge clusters); optimizer: ``eigengrad.nonsmooth.minimize(method="steepest")`` through
 ``optimize.maximize_gap``, on the path Γ–M–K–Γ. Afterwards the start and the final design are
@@ -15,6 +17,7 @@ on a grid of the whole irreducible zone (``check.gap_report``), next to MPB's pu
 
     OPENBLAS_NUM_THREADS=1 python examples/photonic_triangular.py [--target tm|complete] [--n 16]
         [--iterations 10] [--full]
+    python examples/photonic_triangular.py --fine 64 --radii 0.16 0.18 0.2   # rod crystals only
 
 ``--full``: the real-resolution run (64² grid: 374 orbit variables, 18 wavevectors, 2 772 plane
 waves), re-evaluated at 96².
@@ -36,14 +39,18 @@ import numpy as np  # noqa: E402
 
 from eigengrad_photonic import check, gaps, grid, lattice, optimize, window, zone  # noqa: E402
 
-# MPB, resolution 32. tri-rods TM: NanoComp/mpb doc/docs/Python_Data_Analysis_Tutorial.md ("Gap from
+# MPB, resolution 32. Square rods TM (r = 0.2: 39.01 %; radius-optimised: 39.10 %): meep
+# python/tests/test_mpb.py, as in shared/reference. tri-rods TM: NanoComp/mpb doc/docs/Python_Data_Analysis_Tutorial.md ("Gap from
 # band 1 (0.275065617068082) to band 2 (0.446289918847647), 47.4729292989213%"). tri-holes: the band
 # edges of photonic/tests/data/mpb_band_ranges.json (meep test_mpb.py), overlap 0.39851–0.43908.
 TARGETS = {
-    "tm": dict(gaps=(("tm", 1),), start=("rods", 0.2), mpb=0.474729, name="TM gap above band 1",
-               ref="MPB tri-rods (rods r = 0.2)"),
-    "complete": dict(gaps=gaps.COMPLETE_TRIANGULAR, start=("holes", 0.45), mpb=2 * (0.43908 - 0.39851) / (0.43908 + 0.39851),
-                     name="complete gap (TE 1 | TM 2)", ref="MPB tri-holes (air holes r = 0.45)"),
+    "tm": dict(lattice=lattice.triangular, gaps=(("tm", 1),), start=("rods", 0.2), mpb=0.474729,
+               name="TM gap above band 1", ref="MPB tri-rods (rods r = 0.2)"),
+    "complete": dict(lattice=lattice.triangular, gaps=gaps.COMPLETE_TRIANGULAR, start=("holes", 0.45),
+                     mpb=2 * (0.43908 - 0.39851) / (0.43908 + 0.39851), name="complete gap (TE 1 | TM 2)",
+                     ref="MPB tri-holes (air holes r = 0.45)"),
+    "tm-square": dict(lattice=lattice.square, gaps=(("tm", 1),), start=("rods", 0.2), mpb=0.3901,
+                      name="square lattice, TM gap above band 1", ref="MPB square rods (r = 0.2; radius-optimised 39.10 %)"),
 }
 
 
@@ -66,21 +73,30 @@ def report(label: str, rep: check.GapReport) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--target", choices=tuple(TARGETS) + ("both",), default="both")
+    ap.add_argument("--target", choices=tuple(TARGETS) + ("both",), default="both", help="both: tm and complete")
     ap.add_argument("--n", type=int, default=16, help="grid points per side during the optimisation")
     ap.add_argument("--per-segment", type=int, default=2, help="k intervals on the longest path segment")
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--fine", type=int, default=32, help="grid for the re-evaluation (a multiple of n/2)")
     ap.add_argument("--zone", type=int, default=8, help="zone grid m × m (irreducible part) for the re-evaluation")
     ap.add_argument("--full", action="store_true", help="64² grid, 18 wavevectors, re-evaluated at 96²")
+    ap.add_argument("--radii", type=float, nargs="*", default=(),
+                    help="only scan the TM gap of rod crystals of these radii at --fine (the radius-optimised reference)")
     args = ap.parse_args()
     if args.full:
         args.n, args.per_segment, args.fine = 64, 7, 96
-    lat = lattice.triangular()
-    design = zone.GridDesign(lat, args.n)
-    pw = grid.PlaneWaveGrid(lat, args.n, lattice.kpath(lat, args.per_segment).k)
-    for key in TARGETS if args.target == "both" else (args.target,):
+    if args.radii:
+        lat = TARGETS[args.target if args.target != "both" else "tm"]["lattice"]()
+        for r in args.radii:
+            med = grid.smoothed_medium(fine_map(lat, args.fine, "rods", r), args.fine, lat)
+            print(report(f"rods r = {r:.3f} at {args.fine}²", check.gap_report(lat, med, args.fine, (("tm", 1),),
+                                                                                zone_m=args.zone)), flush=True)
+        return
+    for key in ("tm", "complete") if args.target == "both" else (args.target,):
         t = TARGETS[key]
+        lat = t["lattice"]()
+        design = zone.GridDesign(lat, args.n)
+        pw = grid.PlaneWaveGrid(lat, args.n, lattice.kpath(lat, args.per_segment).k)
         fam = window.WindowFamily(pw, lambda th: grid.grid_medium(design.eps(th)), design.size, t["gaps"])
         theta0 = design.project(crystal(lat, args.n, *t["start"]))
         print(f"\n== {t['name']}: {args.n}² grid, {design.size} orbit variables, {len(pw.k)} wavevectors, "
