@@ -48,7 +48,9 @@ def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
 def test_uniform_medium_is_the_empty_lattice(lat, pol):
     """ε = 4 everywhere: λ = |k+G|²/4 at Γ and the zone corners (degenerate clusters of up to 6)."""
     pw = grid.PlaneWaveGrid(lat, 12, np.array([lat.k(s) for s in lat.path[:3]]))
-    b = iterative.solve(pw, grid.grid_medium(jnp.full((12, 12), 4.0)), pol, 5)
+    # extra=8: one window of 13 holds the clusters at once (the default 3 widened it to 14 by steps, one
+    # eigsh compilation per width: 27 s instead of 7 s for tm-square at load 7.6)
+    b = iterative.solve(pw, grid.grid_medium(jnp.full((12, 12), 4.0)), pol, 5, options=iterative.EigshOptions(extra=8))
     q2 = np.sort(np.sum(pw.q**2, -1) + np.where(pw.mask, 0, np.inf), axis=1)[:, :5]
     np.testing.assert_allclose(np.asarray(b.lam), q2 / 4, atol=1e-9 * q2.max())
 
