@@ -48,7 +48,9 @@ def test_eigsh_matches_dense_eigh_of_the_same_operator(lat, pol):
 def test_uniform_medium_is_the_empty_lattice(lat, pol):
     """ε = 4 everywhere: λ = |k+G|²/4 at Γ and the zone corners (degenerate clusters of up to 6)."""
     pw = grid.PlaneWaveGrid(lat, 12, np.array([lat.k(s) for s in lat.path[:3]]))
-    b = iterative.solve(pw, grid.grid_medium(jnp.full((12, 12), 4.0)), pol, 5)
+    # extra=8: one window of 13 holds the clusters at once (the default 3 widened it to 14 by steps, one
+    # eigsh compilation per width: 27 s instead of 7 s for tm-square at load 7.6)
+    b = iterative.solve(pw, grid.grid_medium(jnp.full((12, 12), 4.0)), pol, 5, options=iterative.EigshOptions(extra=8))
     q2 = np.sort(np.sum(pw.q**2, -1) + np.where(pw.mask, 0, np.inf), axis=1)[:, :5]
     np.testing.assert_allclose(np.asarray(b.lam), q2 / 4, atol=1e-9 * q2.max())
 
@@ -130,28 +132,6 @@ def test_gradient_matches_central_differences(pol):
     h = 1e-3  # truncation ~5e-6 relative here; below it the eigensolver's round-off dominates (2.0e-5 seen with the driver's operator scaling)
     fd = (float(loss(h)) - float(loss(-h))) / (2 * h)
     assert g == pytest.approx(fd, rel=5e-5)
-
-
-@pytest.mark.slow
-def test_gradient_of_a_degenerate_band_edge_cluster():
-    """At M of a C4v crystal bands 2 and 3 are an exact doublet; the derivative of their mean along
-    a symmetry-breaking perturbation (which splits them) matches central differences."""
-    lat = lattice.square()
-    n = 16
-    pw = grid.PlaneWaveGrid(lat, n, np.array([lat.k("M")]))
-    base = fine_disk(lat, n, 0.25, 12.0, s=2)
-    dirn = np.random.default_rng(2).standard_normal(base.shape)
-
-    def doublet(t):
-        lam = iterative.solve(pw, grid.smoothed_medium(base + t * dirn, n, lat), "tm", 3).lam
-        return lam[0, 1:3]
-
-    lam0 = np.asarray(doublet(0.0))
-    assert abs(lam0[1] - lam0[0]) < 1e-10 * lam0[0]
-    g = float(jax.grad(lambda t: jnp.mean(doublet(t)))(0.0))
-    h = 1e-3
-    fd = float(np.mean(doublet(h)) - np.mean(doublet(-h))) / (2 * h)
-    assert np.isfinite(g) and g == pytest.approx(fd, rel=2e-5)
 
 
 # The dense exact-Fourier TE path on the rod crystal, bottom of band 1 at X, at large plane-wave counts

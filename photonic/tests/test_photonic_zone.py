@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import pathlib
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -131,3 +130,18 @@ def test_complete_gap_gradient_matches_central_differences():
     assert float(g @ dirn) == pytest.approx(fd, rel=1e-5)
     with pytest.raises(ValueError, match="gaps"):
         gaps.gap_midgap(pw, grid.grid_medium(d.eps(theta)), (("xy", 1),))
+
+
+def test_upsample_keeps_each_cell_value_and_rejects_ambiguous_grids():
+    """check.upsample: a fine grid point at a coarse grid point lies inside that point's cell, so its
+    cell mean is the coarse value exactly; points between cells get a mean between their neighbours."""
+    from eigengrad_photonic import check
+
+    lat = lattice.triangular()
+    eps = 1 + 11 * np.random.default_rng(0).uniform(size=(4, 4))
+    med = check.upsample(eps, lat, 8, s=2)
+    fine = np.asarray(med.eps)
+    np.testing.assert_allclose(fine[::2, ::2], eps, rtol=1e-12)
+    assert np.all((fine >= eps.min() - 1e-12) & (fine <= eps.max() + 1e-12))
+    with pytest.raises(ValueError, match="even integer"):
+        check.upsample(eps, lat, 6, s=2)

@@ -10,7 +10,8 @@ Frequencies are in units of ``ω a / 2πc``; eigenvalues ``λ = (ωa/c)²``. Nee
   ``O(N log N)`` per product, TE with MPB's sub-pixel (effective-tensor) smoothing, solved by
   ``eigengrad.jax.eigsh`` (LOBPCG) with a kinetic-energy preconditioner (:mod:`grid`, :mod:`iterative`);
   symmetric (C4v, C6v) grid designs and whole-zone sampling (:mod:`zone`), single and complete
-  (TE + TM) gaps with their gradients (:mod:`gaps`).
+  (TE + TM) gaps with their gradients (:mod:`gaps`); eigengrad.nonsmooth's optimizer through the
+  eigsh window (:mod:`window`); re-evaluation at a finer grid, path and whole zone (:mod:`check`).
 
 Modules: :mod:`lattice` (lattices, k-paths, plane-wave sets), :mod:`geometry` (permittivity maps,
 designs), :mod:`objective` (gap–midgap ratio), :mod:`plotting` (figures), :mod:`demo` (``make demo``).

@@ -41,10 +41,12 @@ class EigshOptions:
 @dataclass(frozen=True)
 class Bands:
     """Ascending ``lam (nk, nbands)`` (``(ωa/c)²``), the eigenvectors ``V`` (list of ``(npw, nev)``
-    per wavevector), and eigsh's residuals and iterations per wavevector."""
+    per wavevector) and their eigenvalues ``window`` (list of ``(nev,)``), and eigsh's
+    residuals and iterations per wavevector."""
 
     lam: jnp.ndarray
     V: list
+    window: list
     residuals: np.ndarray
     iterations: np.ndarray
 
@@ -75,7 +77,7 @@ def solve(pw: PlaneWaveGrid, medium: Medium, polarization: str, nbands: int, *,
     ``v0``: optional start blocks (e.g. the previous design's ``Bands.V``)."""
     if not 1 <= nbands < pw.nbands - options.extra:
         raise ValueError(f"nbands must be in [1, {pw.nbands - options.extra}) for this grid, got {nbands}")
-    lams, Vs, res, its = [], [], [], []
+    lams, Vs, ws, res, its = [], [], [], [], []
     for i in range(len(pw.k)):
         nev = nbands + options.extra
         start = None if v0 is None else v0[i]
@@ -89,9 +91,10 @@ def solve(pw: PlaneWaveGrid, medium: Medium, polarization: str, nbands: int, *,
                 raise ValueError(f"bands 1..{nbands} at k={pw.k[i]} do not end in a gap below band {pw.nbands}")
         lams.append(w[:nbands])
         Vs.append(V)
+        ws.append(w)
         res.append(np.asarray(jax.lax.stop_gradient(info.residuals)))
         its.append(int(info.iterations))
-    return Bands(jnp.stack(lams), Vs, np.array(res, dtype=object), np.array(its))
+    return Bands(jnp.stack(lams), Vs, ws, np.array(res, dtype=object), np.array(its))
 
 
 def frequencies(lam):

@@ -10,7 +10,10 @@
 * ``"cluster"``: proximal cluster-model steps (all eigenvalues of an edge cluster constrained
   together, Men et al.), accepted only if they achieve a tenth of the predicted increase.
 
-This module only wires the photonic family and objective to eigengrad and records the gap.
+Families: :class:`family.BandFamily` (dense matrices, every method) or
+:class:`window.WindowFamily` (the matrix-free eigsh window; first-order methods only, ``m`` its
+aligned ``band``). This module only wires the photonic family and objective to eigengrad and
+records the gap.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from eigengrad.nonsmooth import minimize
 
 from .family import BandFamily
 from .objective import neg_gap_midgap
+from .window import WindowFamily
 
 
 @dataclass
@@ -39,7 +43,7 @@ class GapResult:
     iterations: int = 0
 
 
-def maximize_gap(family: BandFamily, m: int, theta0: np.ndarray, *, iterations: int = 40,
+def maximize_gap(family: BandFamily | WindowFamily, m: int, theta0: np.ndarray, *, iterations: int = 40,
                  method: str = "steepest", tol: float = 1e-8,
                  log: Callable[[int, float, float], None] | None = None) -> GapResult:
     """Maximise the gap between bands ``m`` and ``m+1`` of ``family`` from ``theta0``.
@@ -47,6 +51,9 @@ def maximize_gap(family: BandFamily, m: int, theta0: np.ndarray, *, iterations: 
     ``log(it, R, seconds)`` is called at the start and after every iteration. If eigengrad's step
     solver fails (a ``LinAlgError``), the run stops there, keeps the last accepted design and says
     so in ``message``."""
+    if isinstance(family, WindowFamily) and method == "cluster":
+        raise ValueError("method: 'cluster' needs second-order terms the eigsh window does not give; "
+                         "use 'steepest' (or 'gradient') with a WindowFamily")
     obj = neg_gap_midgap(m)
     out = GapResult(np.clip(np.asarray(theta0, float), 0.0, 1.0))
     t0 = time.perf_counter()
