@@ -381,8 +381,11 @@ def one(case, prob, N, out):
 
 
 def run(case, prob, N, tmp, timeout, reuse=False):
-    """One case in its own process (its JSON result; ``reuse``: a stored result of an earlier run)."""
+    """One case in its own process (its JSON result; ``reuse``: a stored result of an earlier run,
+    ``"only"``: stored results only, none run)."""
     out = os.path.join(tmp, f"{case}-{prob}-{N}.json")
+    if reuse == "only" and not os.path.exists(out):
+        return dict(ok=False, error="not run")
     if not (reuse and os.path.exists(out)):
         if os.path.exists(out):
             os.remove(out)
@@ -431,6 +434,7 @@ def main():
     ap.add_argument("--only", action="append", default=[], metavar="PROBLEM:N",
                     help="run only these plan entries (the others are taken from stored results)")
     ap.add_argument("--reuse", action="store_true", help="take stored results of earlier runs where present")
+    ap.add_argument("--table", action="store_true", help="write the table from stored results only, run nothing")
     ap.add_argument("--forward", action="store_true", help="default forward vs ARPACK only (FORWARD_PLAN)")
     a = ap.parse_args()
     if a.case:
@@ -442,7 +446,7 @@ def main():
     plan = [p for p in PLAN if not a.quick or (p[0] == "well2d" and p[1] <= 128)]
     results = {}
     for prob, N, cases in plan:
-        reuse = a.reuse or bool(a.only) and f"{prob}:{N}" not in a.only
+        reuse = "only" if a.table or a.only and f"{prob}:{N}" not in a.only else a.reuse
         if (prob, N) not in results:
             results[prob, N] = {"reference": run("reference", prob, N, tmp, 3 * a.timeout, reuse)}
         for case in cases:
