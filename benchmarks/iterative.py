@@ -513,6 +513,8 @@ def write(plan, results):
                 continue
             seen.add((prob, N, case))
             r = group[case]
+            if r.get("error") == "not run":  # --table/--only: listed in the notes instead
+                continue
             if not r.get("ok"):
                 lines.append(f"| {prob} | {N}^{dims} = {n} | {case} | — | — | — | — | — | — | — | "
                              f"{r.get('load', float('nan')):.1f} | {r.get('error', '')} |")
