@@ -39,6 +39,7 @@ import scipy.sparse.linalg as sla
 
 K = 8
 TOL = 1e-10
+WARM = 70_000  # up to this n the front ends are timed on a second call (the first traces and compiles)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 warnings.filterwarnings("ignore", message="Sparse")
 
@@ -128,8 +129,13 @@ def case_primme(prob, N):
     return dict(fwd=time.perf_counter() - t0, w=np.sort(w))
 
 
+def direction(n):
+    """The fixed random direction ``d`` of the directional gradient ``<g, d>`` (same in every case)."""
+    return np.random.default_rng(1).standard_normal(n)
+
+
 def _jax_calls(prob, N, **opts):
-    """``(forward, value_and_grad, θ)``: the default call on a BCOO matrix whose values depend on θ."""
+    """``(forward, loss, θ)``: the default call on a BCOO matrix whose values depend on θ."""
     import jax
     import jax.numpy as jnp
     from jax.experimental import sparse as jsparse
@@ -148,65 +154,85 @@ def _jax_calls(prob, N, **opts):
         return jax.block_until_ready(ej.eigsh(H, K, B=Bj, tol=TOL, return_info=True, **opts))
 
     def loss(theta):
-        w, V, _ = solve(theta)
-        return jnp.sum(w) + n * jnp.sum(jnp.abs(V[pr]) ** 2)
+        w, V, info = solve(theta)
+        return jnp.sum(w) + n * jnp.sum(jnp.abs(V[pr]) ** 2), (w, info.iterations)
 
-    return solve, lambda th: jax.block_until_ready(jax.value_and_grad(loss)(th)), jnp.zeros(n)
+    return solve, loss, jnp.zeros(n)
 
 
 def case_eg_jax(prob, N, **opts):
-    solve, value_and_grad, theta = _jax_calls(prob, N, **opts)
+    """Forward: ``jax.vjp`` of the loss (the solve, recorded for reverse mode); backward: its pullback."""
+    import jax
+
+    _, loss, theta = _jax_calls(prob, N, **opts)
+    rss0 = _rss()
+    if theta.shape[0] <= WARM:
+        jax.block_until_ready(jax.vjp(loss, theta, has_aux=True)[1](1.0))
     t0 = time.perf_counter()
-    w, V, info = solve(theta)
+    val, pullback, (w, iters) = jax.vjp(loss, theta, has_aux=True)
+    jax.block_until_ready(val)
     t1 = time.perf_counter()
-    val, g = value_and_grad(theta)
+    (g,) = jax.block_until_ready(pullback(1.0))
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.asarray(w), grad=np.asarray(g), loss=float(val),
-                iters=int(info.iterations))
+    g = np.asarray(g)
+    return dict(fwd=t1 - t0, bwd=t2 - t1, w=np.asarray(w), gd=float(g @ direction(g.shape[0])), loss=float(val),
+                iters=int(iters), rss_setup_mib=rss0)
 
 
 def _torch_calls(prob, N, **opts):
-    """``(forward, θ, probes)``: the default call on a CSR tensor whose values depend on θ (complex:
-    a closure, PyTorch cannot differentiate complex CSR values)."""
+    """``(forward, θ, probes)``: the default call on a sparse COO tensor whose values depend on θ
+    (PyTorch's own backward of ``sparse_csr_tensor(crow, col, values)`` w.r.t. ``values`` densifies the
+    gradient, O(n²): docs/iterative.md); complex: a closure (PyTorch cannot differentiate complex
+    sparse values)."""
     import torch
 
     import eigengrad.torch as et
 
     H0, B, probes, n = problem(prob, N)
-    crow, col = torch.as_tensor(H0.indptr, dtype=torch.int64), torch.as_tensor(H0.indices, dtype=torch.int64)
-    data0, dpos = torch.as_tensor(H0.data), torch.as_tensor(diag_positions(H0))
+    H0c = H0.tocoo()
+    idx = torch.as_tensor(np.stack([H0c.row, H0c.col]), dtype=torch.int64)
+    data0, dpos = torch.as_tensor(H0c.data), torch.as_tensor(np.flatnonzero(H0c.row == H0c.col))
     Bt = None if B is None else torch.sparse_csr_tensor(torch.as_tensor(B.indptr, dtype=torch.int64),
                                                         torch.as_tensor(B.indices, dtype=torch.int64),
                                                         torch.as_tensor(B.data), size=(n, n))
     theta = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-    H0t = torch.sparse_csr_tensor(crow, col, data0, size=(n, n))
+    H0t = torch.sparse_csr_tensor(torch.as_tensor(H0.indptr, dtype=torch.int64),
+                                  torch.as_tensor(H0.indices, dtype=torch.int64), torch.as_tensor(H0.data), size=(n, n))
 
     def solve():
         if data0.is_complex():
             return et.eigsh(lambda X: H0t @ X + theta[:, None] * X, K, n=n, params=[theta], dtype=data0.dtype,
                             B=Bt, tol=TOL, return_info=True, **opts)
         vals = data0.index_add(0, dpos, theta.to(data0.dtype))
-        H = torch.sparse_csr_tensor(crow, col, vals, size=(n, n))
+        H = torch.sparse_coo_tensor(idx, vals, size=(n, n), is_coalesced=True)
         return et.eigsh(H, K, B=Bt, tol=TOL, return_info=True, **opts)
 
     return solve, theta, torch.as_tensor(probes)
 
 
 def case_eg_torch(prob, N, **opts):
-    import torch
-
+    """Forward: the solve with the graph recorded; backward: ``loss.backward()``."""
     solve, theta, pr = _torch_calls(prob, N, **opts)
     n = theta.shape[0]
+    rss0 = _rss()
+    if n <= WARM:
+        w, V, _ = solve()
+        (w.sum() + n * (V[pr].abs() ** 2).sum()).backward()
+        theta.grad = None
     t0 = time.perf_counter()
-    with torch.no_grad():
-        w, V, info = solve()
+    w, V, info = solve()
+    loss = w.sum() + n * (V[pr].abs() ** 2).sum()
     t1 = time.perf_counter()
-    w2, V2, _ = solve()
-    loss = w2.sum() + n * (V2[pr].abs() ** 2).sum()
     loss.backward()
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=w.numpy(), grad=theta.grad.numpy(), loss=float(loss.detach()),
-                iters=int(info.iterations))
+    g = theta.grad.numpy()
+    return dict(fwd=t1 - t0, bwd=t2 - t1, w=w.detach().numpy(), gd=float(g @ direction(n)),
+                loss=float(loss.detach()), iters=int(info.iterations), rss_setup_mib=rss0)
+
+
+def _rss():
+    """Peak resident memory of this process so far, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def case_xitorch(prob, N):
@@ -237,7 +263,7 @@ def case_xitorch(prob, N):
     loss = w.sum() + n * (V[torch.as_tensor(probes)] ** 2).sum()
     loss.backward()
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, fwdbwd=(t2 - t1) + (t1 - t0), w=w.detach().numpy(), grad=theta.grad.numpy(),
+    return dict(fwd=t1 - t0, bwd=t2 - t1, w=w.detach().numpy(), gd=float(theta.grad.numpy() @ direction(n)),
                 loss=float(loss.detach()))
 
 
@@ -264,7 +290,8 @@ def case_matfree(prob, N, depth=400):
     t1 = time.perf_counter()
     (val, _), g = jax.block_until_ready(jax.jit(jax.value_and_grad(loss, has_aux=True))(theta))
     t2 = time.perf_counter()
-    return dict(fwd=t1 - t0, fwdbwd=t2 - t1, w=np.sort(np.asarray(w)), grad=np.asarray(g), loss=float(val))
+    return dict(fwd=t1 - t0, bwd=(t2 - t1) - (t1 - t0), w=np.sort(np.asarray(w)),
+                gd=float(np.asarray(g) @ direction(n)), loss=float(val))
 
 
 def case_forward(prob, N, reps=3):
@@ -299,20 +326,21 @@ def case_forward(prob, N, reps=3):
 
 
 def reference(prob, N):
-    """Tight eigenvalues, and the central difference of L along a fixed random direction."""
+    """Tight eigenvalues, and the central difference of L along ``direction(n)``, where the exact LU of
+    shift-invert is affordable (2-D n <= 270 000, 3-D n <= 40 000); above, nothing (errors are then
+    taken against SciPy ARPACK's eigenvalues and between the two front ends' gradients)."""
     H0, B, probes, n = problem(prob, N)
-    if n > 270_000:
-        w = np.sort(sla.eigsh(H0, K, M=B, which="SA", tol=1e-12)[0])
-        return dict(w=w)
+    if n > (40_000 if prob == "well3d" else 270_000):
+        return dict(skipped=True)
     w, V = tight(H0, B, probes, n)
-    d = np.random.default_rng(1).standard_normal(n)
+    d = direction(n)
     h = 1e-4
 
     def L(s):
         return loss_np(*tight(H0 + sp.diags(s * d), B, probes, n), probes, n)
 
     c = lambda s: (L(s) - L(-s)) / (2 * s)  # noqa: E731
-    return dict(w=np.sort(w), fd=(4 * c(h / 2) - c(h)) / 3, d=d.tolist())
+    return dict(w=np.sort(w), fd=(4 * c(h / 2) - c(h)) / 3)
 
 
 CASES = {
@@ -325,13 +353,14 @@ CASES = {
     "xitorch": case_xitorch, "matfree": case_matfree, "forward": case_forward,
 }
 DEFAULTS = ("scipy-arpack", "primme", "eg-jax", "eg-torch")
+BIG = ("scipy-arpack", "eg-jax", "eg-torch")  # 10^6 unknowns: one run each, no reference (see reference())
+EXPLICIT = ("eg-jax-lanczos", "eg-torch-lanczos", "eg-jax-lobpcg", "eg-torch-lobpcg", "xitorch", "matfree")
 PLAN = [("well2d", N, DEFAULTS) for N in (64, 128, 256, 512)] + [
-    ("well2d", 64, ("eg-jax-lobpcg", "eg-jax-lanczos", "eg-torch-lobpcg", "eg-torch-lanczos", "xitorch", "matfree")),
-    ("well2d", 128, ("eg-jax-lobpcg", "eg-jax-lanczos", "eg-torch-lobpcg", "eg-torch-lanczos")),
+    ("well2d", 64, EXPLICIT), ("well2d", 128, EXPLICIT[:2]),  # measured before (solvers.md): kept cheap
     ("bloch2d", 128, DEFAULTS), ("bloch2d", 256, DEFAULTS),
-    ("fem2d", 128, DEFAULTS), ("fem2d", 256, DEFAULTS),
+    ("fem2d", 64, DEFAULTS), ("fem2d", 128, DEFAULTS),
     ("well3d", 32, DEFAULTS), ("well3d", 64, DEFAULTS),
-    ("well2d", 1000, DEFAULTS), ("well3d", 100, DEFAULTS),
+    ("well2d", 1000, BIG), ("well3d", 100, BIG),
 ]
 FORWARD_PLAN = [("well2d", 64), ("well2d", 128), ("well2d", 256), ("bloch2d", 128), ("fem2d", 128), ("well2d", 512)]
 
@@ -345,36 +374,53 @@ def one(case, prob, N, out):
     except Exception as e:  # a competitor failing is a result, reported as such
         r = dict(ok=False, error=f"{type(e).__name__}: {str(e)[:200]}")
     r["wall"] = time.perf_counter() - t
-    r["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    r["peak_rss_mib"] = _rss()
+    r["load"] = os.getloadavg()[0]
     with open(out, "w") as f:
         json.dump(r, f)
 
 
-def run(case, prob, N, tmp, timeout):
+def run(case, prob, N, tmp, timeout, reuse=False):
+    """One case in its own process (its JSON result; ``reuse``: a stored result of an earlier run,
+    ``"only"``: stored results only, none run)."""
     out = os.path.join(tmp, f"{case}-{prob}-{N}.json")
-    try:
-        p = subprocess.run([sys.executable, __file__, "--case", case, "--problem", prob, "--N", str(N), "--out", out],
-                           capture_output=True, text=True, timeout=timeout)
+    if reuse == "only" and not os.path.exists(out):
+        return dict(ok=False, error="not run")
+    if not (reuse and os.path.exists(out)):
         if os.path.exists(out):
-            with open(out) as f:
-                return json.load(f)
-        return dict(ok=False, error=(p.stderr.strip().splitlines() or ["no output"])[-1][:200])
-    except subprocess.TimeoutExpired:
-        return dict(ok=False, error=f"timed out after {timeout} s")
+            os.remove(out)
+        try:
+            p = subprocess.run([sys.executable, __file__, "--case", case, "--problem", prob, "--N", str(N), "--out",
+                                out], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return dict(ok=False, error=f"timed out after {timeout} s")
+        if not os.path.exists(out):
+            return dict(ok=False, error=(p.stderr.strip().splitlines() or ["no output"])[-1][:200])
+    with open(out) as f:
+        return json.load(f)
 
 
-def summarise(r, ref):
-    if not r.get("ok"):
-        return r
-    if ref.get("ok"):
-        w = np.asarray(r["w"])
-        wr = np.asarray(ref["w"])
-        r["w_err"] = float(np.max(np.abs(np.sort(w) - wr)) / np.max(np.abs(wr)))
-        if "grad" in r and "fd" in ref:
-            gd = float(np.asarray(r["grad"]) @ np.asarray(ref["d"]))
-            r["g_err"] = abs(gd - ref["fd"]) / abs(ref["fd"])
-    r.pop("grad", None)
-    return r
+def summarise(group: dict, ref: dict) -> None:
+    """Errors of each case of one problem: eigenvalues against the tight reference (else against SciPy
+    ARPACK at the same tol), ``<g, d>`` against the reference's central difference (else between the
+    two front ends' default calls: ``g_vs``)."""
+    wref = np.asarray(ref["w"]) if ref.get("ok") and "w" in ref else None
+    sc = group.get("scipy-arpack", {})
+    if wref is None and sc.get("ok"):
+        wref, against = np.sort(sc["w"]), "ARPACK"
+    else:
+        against = "tight"
+    for case, r in group.items():
+        if not r.get("ok"):
+            continue
+        if wref is not None and not (against == "ARPACK" and case == "scipy-arpack"):
+            r["w_err"] = float(np.max(np.abs(np.sort(r["w"]) - wref)) / np.max(np.abs(wref)))
+            r["w_against"] = against
+        if "gd" in r and "fd" in ref:
+            r["g_err"] = abs(r["gd"] - ref["fd"]) / abs(ref["fd"])
+    j, t = group.get("eg-jax", {}), group.get("eg-torch", {})
+    if "fd" not in ref and "gd" in j and "gd" in t:
+        j["g_vs"] = t["g_vs"] = abs(j["gd"] - t["gd"]) / abs(t["gd"])
 
 
 def main():
@@ -385,6 +431,10 @@ def main():
     ap.add_argument("--out", default="/tmp/eigengrad-iterative.json")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--quick", action="store_true", help="64² and 128² only")
+    ap.add_argument("--only", action="append", default=[], metavar="PROBLEM:N",
+                    help="run only these plan entries (the others are taken from stored results)")
+    ap.add_argument("--reuse", action="store_true", help="take stored results of earlier runs where present")
+    ap.add_argument("--table", action="store_true", help="write the table from stored results only, run nothing")
     ap.add_argument("--forward", action="store_true", help="default forward vs ARPACK only (FORWARD_PLAN)")
     a = ap.parse_args()
     if a.case:
@@ -393,18 +443,18 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     if a.forward:
         return forward(tmp, a.timeout, a.quick)
-    load = os.getloadavg()
-    rows = []
     plan = [p for p in PLAN if not a.quick or (p[0] == "well2d" and p[1] <= 128)]
-    refs = {}
+    results = {}
     for prob, N, cases in plan:
-        if (prob, N) not in refs:
-            refs[prob, N] = run("reference", prob, N, tmp, 3 * a.timeout)
+        reuse = "only" if a.table or a.only and f"{prob}:{N}" not in a.only else a.reuse
+        if (prob, N) not in results:
+            results[prob, N] = {"reference": run("reference", prob, N, tmp, 3 * a.timeout, reuse)}
         for case in cases:
-            r = summarise(run(case, prob, N, tmp, a.timeout), refs[prob, N])
-            rows.append((prob, N, case, r))
-            print(prob, N, case, {k: v for k, v in r.items() if k not in ("w",)}, flush=True)
-            write(rows, load)
+            results[prob, N][case] = r = run(case, prob, N, tmp, a.timeout, reuse)
+            print(prob, N, case, {k: v for k, v in r.items() if k != "w"}, flush=True)
+    for (prob, N), group in results.items():
+        summarise(group, group.pop("reference"))
+    write(plan, results)
 
 
 def forward(tmp, timeout, quick):
@@ -433,37 +483,62 @@ def forward(tmp, timeout, quick):
             f.write("\n".join(lines) + "\n")
 
 
-def write(rows, load):
+def write(plan, results):
     import platform
 
-    arpack = {(p, N): r["fwd"] for p, N, c, r in rows if c == "scipy-arpack" and r.get("ok")}
     lines = [
         "# Iterative eigensolver benchmark (`benchmarks/iterative.py`)", "",
-        f"k = {K} lowest pairs, tol = {TOL:g}, float64, default calls (no solver, preconditioner or tuning) against "
-        "SciPy ARPACK on the same matrix in the same run (module docstring: problems, loss, errors). Machine: "
-        f"{platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the start. "
-        "fwd: the forward solve alone; fwd+bwd: value and gradient (a second forward solve plus the backward). "
-        "ratio: to ARPACK's forward. bwd/fwd: (fwd+bwd − fwd)/fwd.", "",
-        "| problem | n | method | fwd s | ratio | fwd+bwd s | bwd/fwd | peak RSS MiB | λ error | grad error | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"k = {K} lowest pairs, tol = {TOL:g}, float64. Headline: the DEFAULT call (no solver, preconditioner or "
+        "options) of each front end against SciPy ARPACK (`eigsh(H, k, which='SA', tol)`, `M=` for fem2d) on the same "
+        "matrix (module docstring: problems, loss, errors). One process per case (peak RSS is that process's "
+        "`ru_maxrss`; in brackets after setup, i.e. runtime + problem, before the solve). "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs; load: 1-minute load "
+        "average at the case's end. OPENBLAS/OMP threads as in the environment. "
+        "fwd: the solve with AD recording (JAX `jax.vjp`, torch the graph); bwd: the pullback / `backward()` alone; "
+        f"the front ends' second call up to n = {WARM} (the first traces and compiles), their first call above. "
+        "ratio: fwd / ARPACK's fwd. λ error: max|λ - λ_ref| / max|λ_ref|, λ_ref tight shift-invert (else SciPy "
+        "ARPACK at the same tol, marked A). grad error: |<g, d> - FD| / |FD| (FD: central differences of tight "
+        "solves); where unaffordable, the JAX-torch difference of <g, d>, marked J/T.", "",
+        "| problem | n | method | fwd s | ratio | bwd s | bwd/fwd | peak RSS MiB | λ error | grad error | load | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for p, N, case, r in rows:
-        dims = 3 if p == "well3d" else 2
+    seen = set()
+    for prob, N, cases in plan:
+        group = results[prob, N]
+        dims = 3 if prob == "well3d" else 2
         n = N**dims
-        if not r.get("ok"):
-            lines.append(f"| {p} | {N}^{dims} = {n} | {case} | — | — | — | — | — | — | — | {r.get('error', '')} |")
-            continue
-        ratio = f"{r['fwd'] / arpack[p, N]:.2f}×" if (p, N) in arpack else "—"
-        fb = f"{r['fwdbwd']:.2f}" if "fwdbwd" in r else "—"
-        bf = f"{(r['fwdbwd'] - r['fwd']) / r['fwd']:.2f}" if "fwdbwd" in r else "—"
-        we = f"{r['w_err']:.1e}" if "w_err" in r else "—"
-        ge = f"{r['g_err']:.1e}" if "g_err" in r else "—"
-        notes = f"{r['iters']} solver steps" if r.get("iters", -1) >= 0 else ""
-        lines.append(f"| {p} | {N}^{dims} = {n} | {case} | {r['fwd']:.3f} | {ratio} | {fb} | {bf} | "
-                     f"{r['peak_rss_mib']:.0f} | {we} | {ge} | {notes} |")
+        sc = group.get("scipy-arpack", {})
+        for case in cases:
+            if (prob, N, case) in seen:
+                continue
+            seen.add((prob, N, case))
+            r = group[case]
+            if r.get("error") == "not run":  # --table/--only: listed in the notes instead
+                continue
+            if not r.get("ok"):
+                lines.append(f"| {prob} | {N}^{dims} = {n} | {case} | — | — | — | — | — | — | — | "
+                             f"{r.get('load', float('nan')):.1f} | {r.get('error', '')} |")
+                continue
+            ratio = f"{r['fwd'] / sc['fwd']:.2f}×" if sc.get("ok") else "—"
+            bwd = f"{r['bwd']:.2f}" if "bwd" in r else "—"
+            bf = f"{r['bwd'] / r['fwd']:.2f}" if "bwd" in r else "—"
+            we = f"{r['w_err']:.1e}" + (" A" if r.get("w_against") == "ARPACK" else "") if "w_err" in r else "—"
+            ge = f"{r['g_err']:.1e}" if "g_err" in r else (f"{r['g_vs']:.1e} J/T" if "g_vs" in r else "—")
+            rss = f"{r['peak_rss_mib']:.0f}" + (f" ({r['rss_setup_mib']:.0f})" if "rss_setup_mib" in r else "")
+            notes = f"{r['iters']} solver steps" if r.get("iters", -1) >= 0 else ""
+            lines.append(f"| {prob} | {N}^{dims} = {n} | {case} | {r['fwd']:.3f} | {ratio} | {bwd} | {bf} | {rss} | "
+                         f"{we} | {ge} | {r['load']:.1f} | {notes} |")
     path = os.path.join(ROOT, "benchmarks", "results", "iterative.md")
+    notes = ""
+    if os.path.exists(path):  # hand-written notes below the generated table are kept
+        with open(path) as f:
+            old = f.read()
+        notes = old[old.index(NOTES):] if NOTES in old else ""
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n\n" + (notes or NOTES + "\n"))
+
+
+NOTES = "## Notes"
 
 
 if __name__ == "__main__":

@@ -191,3 +191,21 @@ def test_shifted_inverse_solves():
     assert np.allclose((H - s * _mass(64)) @ T(X), X, atol=1e-10 * np.abs(X).max())
     T32 = factor.shifted_inverse(H.astype(np.float32), None, s, 1.0)
     assert T32(X.astype(np.float32)).dtype == np.float32
+
+
+def test_volume_meshes_are_not_factorised():
+    """Past ``MAX_N_VOLUME`` only planar sparsity graphs are factorised (a volume mesh's LU fills like
+    n^{4/3} at a cost ~ n^2): the graph's ball growth tells them apart."""
+    N = 22  # 10648 unknowns, just past MAX_N_VOLUME
+    D = sp.diags([-np.ones(N - 1), 2.0 * np.ones(N), -np.ones(N - 1)], [-1, 0, 1])
+    I = sp.eye(N)
+    L3 = (sp.kron(sp.kron(D, I), I) + sp.kron(sp.kron(I, D), I) + sp.kron(sp.kron(I, I), D)).tocsr()
+    assert L3.shape[0] > factor.MAX_N_VOLUME
+    assert factor.mesh_dimension(L3) > factor.PLANAR
+    assert factor.shifted_inverse(L3, None, -0.1, 1.0) is None
+    H = _well(110)  # 12100 unknowns, planar: factorised
+    assert factor.mesh_dimension(H) <= factor.PLANAR
+    assert factor.shifted_inverse(H, None, -10.0, 1.0) is not None
+    n, i = 3000, np.arange(3000)  # a ring with random chords: small diameter, no mesh
+    E = sp.coo_matrix((np.ones(2 * n), (np.r_[i, i], np.r_[(i + 1) % n, np.random.default_rng(0).permutation(n)])))
+    assert factor.mesh_dimension(E + E.T) == float("inf")

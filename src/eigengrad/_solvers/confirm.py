@@ -35,6 +35,9 @@ CHECK_PAIRS = 1  # one value per confirmation run: a second one near it costs 5-
 LOOSE = 1e-2  # first tolerance of a confirmation run, relative to the window's scale
 MAX_ROUNDS = 16  # missed copies locked in, one per round
 MOVES = (10.0, 1e3)  # the converged pairs are moved by this times the window's scale (more if they come back)
+# last tolerance of a confirmation run, times tol: ARPACK bounds its residual relative to the moved
+# pencil's value (up to ~2x the window's scale), the returned pairs are checked relative to max|λ|
+TIGHT = 0.25
 
 
 def _key(w: np.ndarray, which: str, sigma) -> np.ndarray:
@@ -71,7 +74,7 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
 def _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed):
     """``(μ, U, edge, margin)``: the nearest pair of the deflated pencil, to a tolerance loose while
     ``μ`` is clearly beyond the window's edge (``key(μ) - ρ > edge + margin``, ``ρ`` the run's
-    residual bound) and tightened (by 1e-3 per run, restarted from its Ritz vector) up to ``tol``
+    residual bound) and tightened (by 1e-3 per run, restarted from its Ritz vector) up to ``TIGHT tol``
     otherwise; ``margin = sqrt(tol)`` times the window's scale."""
     key = _key(w, which, sigma)
     order = np.argsort(key)
@@ -84,9 +87,9 @@ def _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed):
         t, v0 = max(LOOSE, tol), start
         while True:
             mu, U, rho = run(t, v0)
-            if t <= tol or np.all(_key(mu, which, sigma) - rho > edge + margin):
+            if t <= tol * TIGHT or np.all(_key(mu, which, sigma) - rho > edge + margin):
                 break
-            t, v0 = max(t * 1e-3, tol), U[:, 0]
+            t, v0 = max(t * 1e-3, tol * TIGHT), U[:, 0]
         BU = U if B is None else B @ U
         if sigma is not None or np.linalg.norm(V.conj().T @ BU[:, 0]) < 0.5:
             break  # not one of the moved pairs (those are only a lower bound on the next eigenvalue)

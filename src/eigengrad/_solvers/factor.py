@@ -33,11 +33,17 @@ from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as sla
 
-# Above this size SuperLU's minimum-degree fill (no nested dissection) is unmeasured: a 3-D
-# Laplacian's factor grows like n^{4/3}, past the memory an O(nk) solve may use.
-MAX_N = 300_000
+# Where the factorisation pays (2 shared cores, benchmarks/results/iterative.md). A planar sparsity
+# graph (mesh_dimension <= PLANAR) fills like n log n: at n = 10^6 (2-D well) factor 25 s, 1.9 GiB,
+# 1.8 s per 8-column solve, 40 CG steps, against ~3000 unpreconditioned steps. A volume mesh fills
+# like n^{4/3} at a cost ~ n^2: 3-D well 20^3 0.8 s, 27^3 3.9 s, 40^3 52 s and 1.0 GiB (1.0 s per
+# solve), so past MAX_N_VOLUME it is not factorised and its (milder) systems run unpreconditioned.
+MAX_N = 1_500_000
+MAX_N_VOLUME = 10_000
+PLANAR = 2.4
 
 
 def shift(w: np.ndarray, sign: float) -> float:
@@ -56,14 +62,34 @@ def sparse(A: Any, B: Any = None) -> bool:
     return sp.issparse(A) and (B is None or sp.issparse(B))
 
 
+def mesh_dimension(M: Any) -> float:
+    """Growth exponent ``d`` of the balls ``#{j : dist(i, j) <= r} ~ r^d`` of the sparsity graph of
+    ``M`` (square, structurally symmetric), from a peripheral vertex ``i`` between the radii ``R/8``
+    and ``R/4`` (``R`` its eccentricity): 2 for a planar mesh, 3 for a volume mesh (2.7 from a
+    corner), ``inf`` where ``R < 16`` (no mesh: an expander-like graph, whose factor fills in). Two
+    breadth-first searches, O(nnz)."""
+    M = sp.csr_matrix(M)
+    G = sp.csr_matrix((np.ones(M.nnz), M.indices, M.indptr), shape=M.shape)
+    d = csgraph.shortest_path(G, indices=0, unweighted=True, directed=False)
+    d = csgraph.shortest_path(G, indices=int(np.argmax(np.where(np.isfinite(d), d, -1))), unweighted=True,
+                              directed=False)
+    R = int(np.max(d[np.isfinite(d)]))
+    if R < 16:
+        return float("inf")
+    return float(np.log(np.count_nonzero(d <= R // 4) / np.count_nonzero(d <= R // 8)) / np.log((R // 4) / (R // 8)))
+
+
 def shifted_inverse(A: Any, B: Any, sigma: float, sign: float) -> Callable[[np.ndarray], np.ndarray] | None:
     """``X -> (s (A - σB))^{-1} X`` on NumPy blocks, or None where none is built: ``A`` (and ``B``)
-    not SciPy sparse matrices (functions, dense arrays), ``n > MAX_N``, a singular or not positive
-    definite ``s (A - σB)``."""
+    not SciPy sparse matrices (functions, dense arrays), ``n > MAX_N``, ``n > MAX_N_VOLUME`` for a
+    sparsity graph that is not planar (:func:`mesh_dimension`), a singular or not positive definite
+    ``s (A - σB)``."""
     if not sparse(A, B) or A.shape[0] > MAX_N:
         return None
     n = A.shape[0]
     M = sign * (A - sigma * (sp.eye(n, format="csc") if B is None else B))
+    if n > MAX_N_VOLUME and not mesh_dimension(M) <= PLANAR:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
