@@ -1,14 +1,12 @@
-import pytest
 """PyTorch-specific: sparse COO/CSR values, parameters of a matvec function or an nn.Module, and
 the count of product VJPs in the backward pass."""
 
 import numpy as np
+import pytest
 import torch
 
 import eigengrad.torch as et
 from test_iterative_problems import grid
-
-
 
 pytestmark = pytest.mark.usefixtures("torch_float64")
 
@@ -35,6 +33,32 @@ def test_sparse_coo_and_csr_values():
         mask = D != 0
         assert ((g - G) * mask).abs().max() < 1e-8 * G.abs().max()
         assert (g[~mask] == 0).all()
+
+
+def test_uncoalesced_coo_values():
+    """An uncoalesced COO input (the diagonal stored twice, half in each copy): each stored value's
+    gradient is that of its position, as for the dense matrix the duplicates sum to (regression: the
+    gradient came back uncoalesced and torch summed it over the duplicates, 2x the right value)."""
+    L = grid(6).toarray()
+    n, k = L.shape[0], 3
+    r, c = np.nonzero(L)
+    d = np.arange(n)
+    idx = torch.as_tensor(np.concatenate([np.stack([r, c]), np.stack([d, d])], axis=1))
+    values = np.concatenate([L[r, c] - 0.5 * L[r, c] * (r == c), 0.5 * np.diag(L)])
+    M = torch.as_tensor(np.random.default_rng(1).standard_normal((n, k)))
+
+    def loss(w, V):
+        return w.sum() + (M * V.abs() ** 2).sum()
+
+    vals = torch.as_tensor(values).requires_grad_()
+    A = torch.sparse_coo_tensor(idx, vals, (n, n))
+    assert not A.is_coalesced()
+    loss(*et.eigsh(A, k)).backward()
+    ref = torch.as_tensor(values).requires_grad_()
+    D = torch.zeros(n, n, dtype=torch.float64).index_put((idx[0], idx[1]), ref, accumulate=True)
+    w, V = torch.linalg.eigh(D)
+    loss(w[:k], V[:, :k]).backward()
+    assert (vals.grad - ref.grad).abs().max() < 1e-8 * ref.grad.abs().max()
 
 
 def test_module_parameters():
