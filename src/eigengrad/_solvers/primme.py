@@ -60,11 +60,11 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
     for r in range(MAX_ROUNDS):
         key = _key(w, which, sigma)
         edge = np.sort(key)[k - 1]
-        scale = abs(w[np.argmax(np.abs(w))]) if sigma is None else abs(edge)
-        margin = math.sqrt(tol) * (scale if scale > 0 else 1.0)
+        scale = float(np.ptp(w) + np.max(np.abs(w))) or 1.0  # the window's, as confirm's
+        margin = math.sqrt(tol) * ((scale if sigma is None else edge) or 1.0)
         start = np.random.default_rng(r + 1).standard_normal((n, 1)).astype(dt)  # fresh: see the docstring
-        mu, U = run(1, max(LOOSE, tol), start, V)
-        if _key(mu, which, sigma)[0] - LOOSE * max(abs(mu[0]), scale) <= edge + margin:
+        mu, U = run(1, LOOSE, start, V, scale)  # |μ - λ| <= ||r|| <= LOOSE/2 · scale
+        if _key(mu, which, sigma)[0] - LOOSE * scale <= edge + margin:
             mu, U = run(1, tol, U, V)  # maybe inside the window: decide (and keep it) at full accuracy
         if _key(mu, which, sigma)[0] > edge + margin:
             return np.concatenate([w, mu]), np.concatenate([V, U], axis=1)
@@ -75,22 +75,24 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
 
 
 def _runner(lib, A, B, which, sigma, T, maxiter, n, dt):
-    """``run(nev, tol, v0, lock) -> (w, V)``: one PRIMME call, B-orthogonal to ``lock``'s columns."""
+    """``run(nev, tol, v0, lock, floor) -> (w, V)``: one PRIMME call, B-orthogonal to ``lock``'s
+    columns, converged as :func:`_test` says."""
     target = _WHICH[which] if sigma is None else sigma
     precond = None if T is None else arpack.as_operator(T, n, dt)
 
-    def run(nev, tol, v0, lock):
+    def run(nev, tol, v0, lock, floor=0.0):
         with _converged():
             w, V = lib.eigsh(A, nev, M=B, which=target, v0=v0, lock=lock, OPinv=precond, maxiter=maxiter,
-                             convtest=_test(tol))
+                             convtest=_test(tol, floor))
         return w, arpack.normalise(V, B)
 
     return run
 
 
-def _test(tol: float):
-    """PRIMME's ``convtest``: residual within ``tol / 2`` of the largest ``|θ|`` accepted so far."""
-    scale = [0.0]
+def _test(tol: float, floor: float = 0.0):
+    """PRIMME's ``convtest``: residual within ``tol / 2`` of the largest of ``|θ|``, the ``|θ|`` accepted
+    so far and ``floor``."""
+    scale = [floor]
 
     def converged(theta, _v, rnorm):
         ok = rnorm <= 0.5 * tol * max(abs(theta), scale[0])
