@@ -68,6 +68,17 @@ def test_complex_hermitian_and_sigma():
 
 
 @needs_primme
+def test_float32():
+    lam = np.linspace(1.0, 10.0, 300)
+    A = with_spectrum(np.random.default_rng(4), lam).astype(np.float32)  # ||A|| / λ_1 = 10: reachable in float32
+    w_all, V_all = backend.eigsh(A, 3, which="smallest", tol=1e-4, maxiter=10**5)
+    w, V, _ = window.split(w_all, V_all, 3, "smallest")
+    assert w.dtype == np.float32 and V.dtype == np.float32
+    np.testing.assert_allclose(w, lam[:3], rtol=1e-4)
+    assert np.max(np.linalg.norm(A @ V - V * w, axis=0)) <= 1e-4 * np.max(np.abs(w))
+
+
+@needs_primme
 @pytest.mark.parametrize("k", [1, 3, 5, 6])  # a copy cut at k = 1, the edge a triple (3), cut (5), inside (6)
 def test_multiple_eigenvalues_found_wholly(k):
     A, lam = copies(3)

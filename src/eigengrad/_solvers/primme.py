@@ -6,12 +6,13 @@ LinearOperators; no gradients here (the front ends wrap it).
 Convergence is ARPACK's and the driver's: ``||A v - θ B v|| <= tol/2 · max(|θ|, |θ| of the pairs
 already accepted)`` (PRIMME's own test is relative to its estimate of ``||A||``, looser by
 ``||A|| / |λ|`` for the smallest pairs of a Laplacian). PRIMME's soft locking can miss a copy of a
-multiple eigenvalue at the edge of the window (the second 1 of ``{1, 1, 3, ...}`` with ``k = 2``),
-so, as :mod:`.confirm` does for ARPACK, a one-pair run orthogonal to the converged vectors
-(PRIMME's ``lock=``, from a fresh random start: PRIMME's default start, the forward run's, has no
-component along the missed copy once the found one is removed) finds either a missed copy (inside the window, locked in and the check
-repeated) or the next eigenvalue (the gap). With ``sigma`` the factorisation of ``A - σB`` (made
-once, :func:`.arpack.factor`) is PRIMME's preconditioner, unless the caller gave one.
+multiple eigenvalue (the second 1 of ``{1, 1, 3, ...}`` with ``k = 1`` or ``2``), so, as
+:mod:`.confirm` does for ARPACK, a one-pair run B-orthogonal to the converged vectors (PRIMME's
+``lock=``) from a fresh random start (the forward run's start has no component along the missed
+copy once the found one is removed) finds either a missed copy (inside the window: recomputed to
+``tol``, locked in, the check repeated) or the next eigenvalue (the gap). With ``sigma`` the
+factorisation of ``A - σB`` (made once, :func:`.arpack.factor`) is PRIMME's preconditioner, unless
+the caller gave one.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
     """``(w, V)``: the ``k`` pairs nearest the target, copies of an edge eigenvalue locked in beyond
     them, and last the next eigenvalue's estimate (as :func:`.confirm.eigsh`; order them with
     ``window.split``), unit B-norm. Small problems (``n <= 2k + 24``) are solved densely."""
+    lib = load()
     n = A.shape[0]
     dt = arpack.dtype_of(A, B)
     if n <= 2 * k + 24:
         return la.eigh(arpack.dense(A, n, dt), None if B is None else arpack.dense(B, n, dt))
-    lib = load()
     if preconditioner is None and sigma is not None:
         preconditioner = arpack.factor(A, B, sigma)
     run = _runner(lib, A, B, which, sigma, preconditioner, maxiter, n, dt)
