@@ -80,7 +80,9 @@ def write(rows: list[dict]) -> None:
         "calls interleaved, min of 3; OPENBLAS/OMP threads = 1; load: 1/5/15-minute load averages at the row's "
         "end (2 cores shared with other jobs). eigengrad: the torch front end on a CSR tensor (forward alone; "
         "value + gradient in brackets, up to N = 128: above, the torch CSR backward densifies H). err: max |λ - λ_ARPACK| / max |λ_ARPACK|. PRIMME 3.2.3 built from source "
-        "against scipy-openblas32.\n\n"
+        "against scipy-openblas32. "
+        "eigengrad primme: PRIMME with ARPACK's test, then the confirmation run (one pair B-orthogonal to the found "
+        "ones, fresh start: missed copies and the gap), then the front end's checks.\n\n"
         "| n | SciPy ARPACK s | raw PRIMME s (err) | raw PRIMME, ARPACK's test s | eigengrad default s | "
         "eigengrad primme s | primme / default | eigengrad primme err | load |\n|---|---|---|---|---|---|---|---|---|\n")
     lines = [
