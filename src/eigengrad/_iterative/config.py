@@ -25,9 +25,9 @@ from .._report import check_mode as check_gauge_mode
 from .._solvers import window
 from .._solvers.report import check_mode as check_failure_mode
 
-HERMITIAN_SOLVERS = ("auto", "lobpcg", "lanczos", "arpack")
+HERMITIAN_SOLVERS = ("auto", "lobpcg", "lanczos", "arpack", "primme")
 GENERAL_SOLVERS = ("auto", "arnoldi", "arpack")
-HOST_SOLVERS = ("arpack",)
+HOST_SOLVERS = ("arpack", "primme")  # primme: optional package, eigsh only
 HERMITIAN_ADJOINT = ("cg", "minres")
 GENERAL_ADJOINT = ("bicgstab", "gmres")
 
