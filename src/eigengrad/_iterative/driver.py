@@ -19,7 +19,7 @@ from .. import _report
 from .._backend import Array, mH, namespace, real, real_dtype
 from .._rules import partial as rules
 from .._rules.clusters import cluster_spread, skew_defect, sorted_clusters
-from .._solvers import arpack, confirm, factor, report, window
+from .._solvers import arpack, confirm, factor, primme, report, window
 from .._solvers.krylov_schur import krylov_schur
 from .._solvers.lobpcg import extremal
 from .._solvers.comm import cdot, cnorm
@@ -171,6 +171,15 @@ def _solve_hermitian(cfg, A, B, T, X0, host):
         try:  # shift-invert converges (λ - σ)^{-1} to tol: ask for more so that A v - λ B v meets tol
             w_all, V_all = confirm.eigsh(hA, k, which=cfg.which, sigma=cfg.sigma, B=hB, v0=np.asarray(X0[:, 0]),
                                         tol=cfg.tol if cfg.sigma is None else cfg.tol * 1e-3, maxiter=cfg.maxiter)
+        except ConvergenceError as e:
+            native = _native_fallback(cfg, e, "lanczos" if B is None else "lobpcg")
+            return _solve_hermitian(native, A, B, T, X0, None)
+    elif cfg.solver == "primme":
+        hA, hB = host()
+        hT = None if T is None else (lambda Y: np.asarray(T(xp.asarray(Y, dtype=X0.dtype))))
+        try:
+            w_all, V_all = primme.eigsh(hA, k, which=cfg.which, sigma=cfg.sigma, B=hB, v0=np.asarray(X0[:, 0]),
+                                        tol=cfg.tol, maxiter=cfg.maxiter, preconditioner=hT)
         except ConvergenceError as e:
             native = _native_fallback(cfg, e, "lanczos" if B is None else "lobpcg")
             return _solve_hermitian(native, A, B, T, X0, None)

@@ -20,8 +20,8 @@ def check_hermitian_options(which: str, sigma, solver, routine: str, B=None) -> 
                          f"(shift-invert) or your own solver; {solver!r} finds the smallest or largest.")
     if B is not None and solver == "lanczos":
         raise ValueError(f"{routine}: solver='lanczos' does not take B; use solver='lobpcg' for A v = λ B v")
-    if not (solver in (*NATIVE_HERMITIAN, "arpack") or callable(solver)):
-        raise ValueError(f"{routine}: solver must be one of {(*NATIVE_HERMITIAN, 'arpack')} or a callable, "
+    if not (solver in (*NATIVE_HERMITIAN, "arpack", "primme") or callable(solver)):
+        raise ValueError(f"{routine}: solver must be one of {(*NATIVE_HERMITIAN, 'arpack', 'primme')} or a callable, "
                          f"got {solver!r}")
 
 

@@ -242,9 +242,10 @@ def eigsh(
     accelerator or sharded: native Lanczos, or LOBPCG when ``B`` or a preconditioner is given),
     ``"lobpcg"`` (native, jit-able; no ``sigma``), ``"lanczos"`` (native thick-restart Lanczos /
     Krylov–Schur with basis size ``ncv``, jit-able; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on
-    the host, concrete values only; ``sigma`` = shift-invert, needs a matrix), or a callable
-    ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning
-    at least ``k`` B-orthonormal pairs (extra pairs serve as estimates of the next eigenvalues).
+    the host, concrete values only; ``sigma`` = shift-invert, needs a matrix), ``"primme"``
+    (optional package PRIMME on the host, confirmed like ARPACK; takes the preconditioner), or a
+    callable ``solver(matvec, k, *, B, X0, which, sigma, tol, maxiter, preconditioner) -> (w, V)``
+    returning at least ``k`` B-orthonormal pairs (extra pairs serve as estimates of the next eigenvalues).
     ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
     (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and the adjoint solves.
 

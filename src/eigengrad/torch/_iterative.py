@@ -354,8 +354,9 @@ def eigsh(
     accelerator or under torch.func: native Lanczos, or LOBPCG when ``B`` or a preconditioner is
     given), ``"lobpcg"`` (native, any device; no ``sigma``), ``"lanczos"`` (native thick-restart
     Lanczos / Krylov–Schur with basis size ``ncv``; no ``B``, no ``sigma``), ``"arpack"`` (SciPy on
-    the host; ``sigma`` = shift-invert, needs a matrix), or a callable ``solver(matvec, k, *, B, X0,
-    which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` B-orthonormal pairs.
+    the host; ``sigma`` = shift-invert, needs a matrix), ``"primme"`` (optional package PRIMME on the
+    host, confirmed like ARPACK; takes the preconditioner), or a callable ``solver(matvec, k, *, B,
+    X0, which, sigma, tol, maxiter, preconditioner) -> (w, V)`` returning at least ``k`` B-orthonormal pairs.
     ``preconditioner``: ``X -> T X``, ``T`` Hermitian positive definite ``≈ (A - σB)^{-1}``
     (``(σB - A)^{-1}`` for "largest"), used by LOBPCG and by the adjoint solves.
 
