@@ -13,6 +13,12 @@ import numpy as np
 import scipy.linalg
 
 
+def _ratio(num, den, keep) -> np.ndarray:
+    """``num / den`` where ``keep`` (the ``j ≠ i`` terms), 0 elsewhere; complex."""
+    num = np.asarray(num, dtype=complex)
+    return np.divide(num, den, out=np.zeros(np.broadcast_shapes(num.shape, np.shape(den)), complex), where=keep)
+
+
 def potential_gradient(H: np.ndarray, k: int, M: np.ndarray | None = None) -> np.ndarray:
     """``∂L/∂θ`` at θ = 0 for ``L = Σ_{i<k} λ_i + Σ_{x,i} M_xi |v_i(x)|²``, the k lowest pairs of the
     Hermitian ``H + diag θ``:
@@ -23,7 +29,7 @@ def potential_gradient(H: np.ndarray, k: int, M: np.ndarray | None = None) -> np
     if M is not None:
         diff = w[:k][None, :] - w[:, None]
         off = np.arange(len(w))[:, None] != np.arange(k)
-        C = np.divide(np.conj(V.conj().T @ (M * Vk)), diff, out=np.zeros((len(w), k), complex), where=off)
+        C = _ratio(np.conj(V.conj().T @ (M * Vk)), diff, off)
         grad = grad + 2 * np.real(np.sum(Vk * (V.conj() @ C), axis=1))
     return grad
 
@@ -57,7 +63,7 @@ def hermitian_window_jvp(A, dA, k: int, which: str, M, B=None, dB=None) -> np.nd
         v = V[:, i]
         r = (dA - w[i] * dB) @ v
         dw[col] = np.real(v.conj() @ r)
-        coef = np.divide(V.conj().T @ r, w[i] - w, out=np.zeros(n, complex), where=np.arange(n) != i)
+        coef = _ratio(V.conj().T @ r, w[i] - w, np.arange(n) != i)
         dV[:, col] = V @ coef - 0.5 * v * (v.conj() @ dB @ v)
     return np.concatenate([dw, _weighted_square_tangent(V[:, idx], dV, M)])
 
@@ -73,7 +79,7 @@ def general_window_jvp(A, dA, k: int, M) -> np.ndarray:
     n = A.shape[0]
     dV = np.empty((n, k), complex)
     for col, i in enumerate(idx):
-        coef = np.divide(UdAR[:, i], lam[i] - lam, out=np.zeros(n, complex), where=np.arange(n) != i)
+        coef = _ratio(UdAR[:, i], lam[i] - lam, np.arange(n) != i)
         d = R @ coef
         dV[:, col] = d - R[:, i] * np.real(R[:, i].conj() @ d)
     return np.concatenate([np.diag(UdAR)[idx], _weighted_square_tangent(R[:, idx], dV, M)])

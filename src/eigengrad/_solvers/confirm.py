@@ -29,7 +29,7 @@ import scipy.linalg as la
 import scipy.sparse.linalg as sla
 
 from ..errors import ConvergenceError
-from . import arpack
+from . import arpack, window
 
 CHECK_PAIRS = 1  # one value per confirmation run: a second one near it costs 5-30x the products
 LOOSE = 1e-2  # first tolerance of a confirmation run, relative to the window's scale
@@ -38,13 +38,6 @@ MOVES = (10.0, 1e3)  # the converged pairs are moved by this times the window's 
 # last tolerance of a confirmation run, times tol: ARPACK bounds its residual relative to the moved
 # pencil's value (up to ~2x the window's scale), the returned pairs are checked relative to max|λ|
 TIGHT = 0.25
-
-
-def _key(w: np.ndarray, which: str, sigma) -> np.ndarray:
-    """Distance into the spectrum from the target: the window is the ``k`` smallest keys."""
-    if sigma is not None:
-        return np.abs(w - sigma)
-    return w if which == "smallest" else -w
 
 
 def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, maxiter: int):
@@ -62,7 +55,7 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
     w, V = arpack.run_eigsh(A, k, which=which, sigma=sigma, B=B, inverse=inverse, v0=v0, tol=tol, maxiter=maxiter)
     for r in range(MAX_ROUNDS):
         mu, U, edge, margin = _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed=r + 1)
-        inside = _key(mu, which, sigma) <= edge + margin
+        inside = window.key(np, mu, which, sigma) <= edge + margin
         if not np.any(inside):
             return np.concatenate([w, mu]), np.concatenate([V, U], axis=1)
         w, V = np.concatenate([w, mu[inside]]), np.concatenate([V, U[:, inside]], axis=1)
@@ -76,9 +69,9 @@ def _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed):
     ``μ`` is clearly beyond the window's edge (``key(μ) - ρ > edge + margin``, ``ρ`` the run's
     residual bound) and tightened (by 1e-3 per run, restarted from its Ritz vector) up to ``TIGHT tol``
     otherwise; ``margin = sqrt(tol)`` times the window's scale."""
-    key = _key(w, which, sigma)
-    order = np.argsort(key)
-    edge = key[order[k - 1]]
+    keys = window.key(np, w, which, sigma)
+    order = np.argsort(keys)
+    edge = keys[order[k - 1]]
     n = A.shape[0]
     start = np.random.default_rng(seed).standard_normal(n).astype(arpack.dtype_of(A, B))
     for move in MOVES:
@@ -87,7 +80,7 @@ def _confirm(A, B, w, V, k, which, sigma, inverse, tol, maxiter, seed):
         t, v0 = max(LOOSE, tol), start
         while True:
             mu, U, rho = run(t, v0)
-            if t <= tol * TIGHT or np.all(_key(mu, which, sigma) - rho > edge + margin):
+            if t <= tol * TIGHT or np.all(window.key(np, mu, which, sigma) - rho > edge + margin):
                 break
             t, v0 = max(t * 1e-3, tol * TIGHT), U[:, 0]
         BU = U if B is None else B @ U

@@ -32,7 +32,7 @@ from array_api_compat import device
 from .._backend import Array, diag_embed, eps, herm, is_complex, mH, namespace
 from .comm import cnorm, inner
 from .loop import branch, column, noise, safe_div, set_column, while_loop
-from .window import GENERAL_WHICH, HERMITIAN_WHICH, _key
+from .window import GENERAL_WHICH, HERMITIAN_WHICH, key
 
 Op = Callable[[Array], Array]
 
@@ -136,7 +136,7 @@ def krylov_schur(
         else:
             theta, U = xp.linalg.eig(H[:m, :])
             U = normalize(U)
-        order = xp.argsort(_key(xp, theta, which, None), stable=True)
+        order = xp.argsort(key(xp, theta, which, None), stable=True)
         scale = xp.max(xp.abs(xp.take(theta, order[:k], axis=0)))
         est = xp.abs(H[m:, :] @ U)[0, :] / xp.where(scale > 0, scale, xp.ones_like(scale))
         return theta, U, est, order

@@ -25,8 +25,8 @@ import numpy as np
 import scipy.linalg as la
 
 from ..errors import ConvergenceError
-from . import arpack
-from .confirm import LOOSE, MAX_ROUNDS, _key
+from . import arpack, window
+from .confirm import LOOSE, MAX_ROUNDS
 
 _WHICH = {"smallest": "SA", "largest": "LA"}
 _MAXITER = -3  # PRIMME's error code for "maximum iterations or matvecs reached"
@@ -59,15 +59,14 @@ def eigsh(A, k: int, *, which: str, sigma=None, B=None, v0=None, tol: float, max
     run = _runner(lib, A, B, which, sigma, preconditioner, maxiter, n, dt)
     w, V = run(k, tol, None if v0 is None else np.asarray(v0).reshape(n, -1), None)
     for r in range(MAX_ROUNDS):
-        key = _key(w, which, sigma)
-        edge = np.sort(key)[k - 1]
+        edge = np.sort(window.key(np, w, which, sigma))[k - 1]
         scale = float(np.ptp(w) + np.max(np.abs(w))) or 1.0  # the window's, as confirm's
         margin = math.sqrt(tol) * ((scale if sigma is None else edge) or 1.0)
         start = np.random.default_rng(r + 1).standard_normal((n, 1)).astype(dt)  # fresh: see the docstring
         mu, U = run(1, LOOSE, start, V, scale)  # |μ - λ| <= ||r|| <= LOOSE/2 · scale
-        if _key(mu, which, sigma)[0] - LOOSE * scale <= edge + margin:
+        if window.key(np, mu, which, sigma)[0] - LOOSE * scale <= edge + margin:
             mu, U = run(1, tol, U, V)  # maybe inside the window: decide (and keep it) at full accuracy
-        if _key(mu, which, sigma)[0] > edge + margin:
+        if window.key(np, mu, which, sigma)[0] > edge + margin:
             return np.concatenate([w, mu]), np.concatenate([V, U], axis=1)
         w, V = np.concatenate([w, mu]), np.concatenate([V, U], axis=1)
     raise ConvergenceError(

@@ -36,7 +36,8 @@ def check_general_options(which: str, sigma, solver, routine: str) -> None:
         raise ValueError(f"{routine}: solver must be 'arnoldi', 'arpack' or a callable, got {solver!r}")
 
 
-def _key(xp, w: Array, which: str, sigma) -> Array:
+def key(xp, w: Array, which: str, sigma) -> Array:
+    """Distance into the spectrum from the target: the wanted pairs have the smallest keys."""
     if sigma is not None:
         return xp.abs(w - sigma)
     return {
@@ -51,7 +52,7 @@ def split(w: Array, V: Array, k: int, which: str, sigma=None, hermitian: bool = 
     """``(w_k, V_k, guard)``: the ``k`` pairs nearest the target (ascending for Hermitian problems,
     in target order otherwise) and the other eigenvalues."""
     xp = namespace(w)
-    order = xp.argsort(_key(xp, w, which, sigma), stable=True)
+    order = xp.argsort(key(xp, w, which, sigma), stable=True)
     sel, rest = order[:k], order[k:]
     if hermitian:
         sel = xp.take(sel, xp.argsort(xp.take(w, sel)), axis=0) if k > 0 else sel
