@@ -46,6 +46,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "distributed"))
 import laplacian_jax as lap  # noqa: E402  (the example's stencil, tested here)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from perturbation import potential_gradient  # noqa: E402  (first-order references, tests/perturbation.py)
+
 import eigengrad.jax as eg  # noqa: E402
 
 MESH = Mesh(np.array(jax.devices()), ("x",))
@@ -127,18 +130,6 @@ def stencil_matrix(pot: np.ndarray, advection: float = 0.0) -> np.ndarray:
     return H
 
 
-def vector_loss_grad_reference(w: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """∂L/∂v for ``L = vector_loss`` at the K lowest pairs ``(w, V)`` of the complete set ``(w, V)``
-    (``w`` all n values): ``Σ_i v_i² + Σ_i Σ_{j≠i} (g_i·v_j)/(λ_i - λ_j) v_j ⊙ v_i`` with
-    ``g_i = ∂L/∂v_i`` (first-order perturbation of a simple real symmetric eigenpair)."""
-    Vk = V[:, :K]
-    G = np.zeros_like(Vk)
-    G[::7] = 2 * Vk[::7] * np.arange(Vk[::7].shape[0])[:, None]
-    diff = w[:K][None, :] - w[:, None]
-    coef = np.divide(V.T @ G, diff, out=np.zeros_like(diff), where=np.arange(len(w))[:, None] != np.arange(K))
-    return np.sum(Vk ** 2, axis=1) + np.sum(Vk * (V @ coef), axis=1)
-
-
 def stencil(solver: str, reverse: bool, forward: bool):
     """Lanczos/LOBPCG on the sharded stencil against a dense NumPy reference (the solves at tol
     1e-12, so that the vectors and gradients are exact to about 1e-11)."""
@@ -158,7 +149,9 @@ def stencil(solver: str, reverse: bool, forward: bool):
     out["stencil_V_spans"] = spans(Vs)
     if reverse:
         gs = jax.grad(lambda p: vector_loss(*solve(p)))(ps)
-        g1 = vector_loss_grad_reference(w_all, V_all).reshape(grid)
+        weights = np.zeros((n, K))
+        weights[::7] = np.arange(len(weights[::7]))[:, None]  # vector_loss's weights on |V|²
+        g1 = potential_gradient(stencil_matrix(pot), K, weights).reshape(grid)
         out["stencil_grad"] = float(np.abs(g1 - host(gs)).max() / np.abs(g1).max())
         out["stencil_grad_spans"] = spans(gs)
     if forward:
