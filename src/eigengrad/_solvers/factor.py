@@ -188,7 +188,15 @@ def _factor(A: Any, B: Any, sigma: float, sign: float) -> Callable[[np.ndarray],
         return None
 
     def solve(X: np.ndarray) -> np.ndarray:
-        return lu.solve(np.asarray(X, dtype=np.result_type(X.dtype, M.dtype))).astype(X.dtype, copy=False)
+        """Zero columns (converged ones of a block solve, ``krylov.cg``) are not solved."""
+        Y = np.asarray(X, dtype=np.result_type(X.dtype, M.dtype))
+        live = np.flatnonzero(np.any(Y != 0, axis=0)) if Y.ndim == 2 else None
+        if live is None or live.size == Y.shape[1]:
+            return lu.solve(Y).astype(X.dtype, copy=False)
+        Z = np.zeros_like(Y)
+        if live.size:
+            Z[:, live] = lu.solve(np.ascontiguousarray(Y[:, live]))
+        return Z.astype(X.dtype, copy=False)
 
     return solve
 
