@@ -94,14 +94,29 @@ def gershgorin(M: Any) -> tuple[float, float]:
     return float(np.min(c - r)), float(np.max(c + r))
 
 
+def _mass_bounds(B: Any) -> tuple[float, float]:
+    """``(b, b')`` with ``b'`` above ``B``'s spectrum (Gershgorin) and ``b`` below it where the discs
+    show it; else (a consistent mass matrix: Q1's rows are not diagonally dominant) ``b`` is half the
+    Rayleigh–Ritz estimate of ``λ_min(B)`` (a mass matrix is well conditioned: a few dozen products),
+    not a proof: the factorisation's inertia decides (:func:`end_inverse`); ``b <= 0``: none found."""
+    b, b2 = gershgorin(B)
+    if b > 0:
+        return b, b2
+    try:
+        theta = float(sla.eigsh(B, 1, which="SA", tol=1e-2, maxiter=200)[0][0])
+    except sla.ArpackNoConvergence:
+        return 0.0, b2
+    return 0.5 * theta, b2
+
+
 def end_bound(A: Any, B: Any, sign: float) -> float | None:
     """A bound of the spectrum of the pencil ``(A, B)`` at its wanted end (``sign`` +1: below the
     lowest eigenvalue, -1: above the highest) from :func:`gershgorin`, moved ``BELOW`` times the
     width past it (a bound attained, e.g. 0 for a graph Laplacian, would make ``A - σB`` singular);
-    None where ``B``'s discs do not prove it definite. With ``xᴴAx`` in ``[a, a']||x||²`` and ``xᴴBx``
+    None where no positive lower bound of ``B`` is found (:func:`_mass_bounds`). With ``xᴴAx`` in ``[a, a']||x||²`` and ``xᴴBx``
     in ``[b, b']||x||²``, ``0 < b``: ``λ >= a/b'`` if ``a >= 0``, else ``a/b`` (mirrored for the top)."""
     a, a2 = gershgorin(A)
-    b, b2 = (1.0, 1.0) if B is None else gershgorin(B)
+    b, b2 = (1.0, 1.0) if B is None else _mass_bounds(B)
     if not (b > 0 and np.isfinite([a, a2, b2]).all()):
         return None
     lo = a / b2 if a >= 0 else a / b
