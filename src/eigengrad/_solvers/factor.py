@@ -1,6 +1,8 @@
-"""A preconditioner built on the host from a concrete sparse matrix: ``T = (s (A - σB))^{-1}``, ``s = ±1``,
-by an exact sparse LU (SuperLU), used where the caller gave none. NumPy/SciPy only; it knows no
-derivatives.
+"""The exact sparse LU (SuperLU) of ``s (A - σB)``, ``s = ±1``, ``σ`` beyond the wanted end of the
+spectrum, on the host from a concrete sparse matrix: the operator of the forward solve in
+shift-invert mode (:func:`end_inverse`, ``σ`` a Gershgorin bound) and the preconditioner
+``T = (s (A - σB))^{-1}`` of the backward's solves where the caller gave none (:func:`shifted_inverse`;
+the forward's factorisation serves again, :func:`keep`). NumPy/SciPy only; it knows no derivatives.
 
 Why an exact factorisation (issue 10, 2-D well, k = 8, tol 1e-10, CG on the k shifted systems
 ``P^H (A - λ_i) P z = r`` with ``σ = λ_1 - 0.1 (λ_k - λ_1)``; 2 shared cores, load 0.6 at n = 4096
