@@ -165,11 +165,13 @@ def legume_side_by_side(legume_gmax=(10, 13, 16), grids=(36, 48), reference: int
         m_top, m_bot = MPB_EDGES[pol]
         for gmax in legume_gmax:
             top, bot, R, g, npw, dt = legume_gap(k, pol, gmax)
-            print(f"| {pol.upper()} | legume gmax={gmax} (grad d/dr {g:+.4f}) | {npw} | {top:.5f} ({top - m_top:+.1e}) | "
-                  f"{bot:.5f} ({bot - m_bot:+.1e}) | {100 * R:.3f} % | {dt:.2f} s | {os.getloadavg()[0]:.1f} |", flush=True)
+            print(f"| {pol.upper()} | legume gmax={gmax} (grad d/dr {g:+.4f}) | {npw} | {top:.5f} ({top - m_top:+.1e})"
+                  f" | {bot:.5f} ({bot - m_bot:+.1e}) | {100 * R:.3f} % | {dt:.2f} s | {os.getloadavg()[0]:.1f} |",
+                  flush=True)
         for n in grids:
             top, bot, R, g, npw, times = ours_gap(k, pol, n)
-            print(f"| {pol.upper()} | ours {n}² (grad norm {g:.3e}) | {npw[0]}–{npw[1]} | {top:.5f} ({top - m_top:+.1e}) | "
+            print(f"| {pol.upper()} | ours {n}² (grad norm {g:.3e}) | {npw[0]}–{npw[1]} | {top:.5f} ({top - m_top:+.1e})"
+                  " | "
                   f"{bot:.5f} ({bot - m_bot:+.1e}) | {100 * R:.3f} % | {times[-1]:.2f} s (first {times[0]:.1f} s) | "
                   f"{os.getloadavg()[0]:.1f} |", flush=True)
     lat = lattice.square()

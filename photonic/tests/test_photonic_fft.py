@@ -57,8 +57,8 @@ def test_uniform_medium_is_the_empty_lattice(lat, pol):
 
 @pytest.mark.parametrize("lat", [lattice.square(), lattice.triangular()], ids=["square", "triangular"])
 def test_smoothing_is_mpb_tensor_with_the_interface_normal(lat):
-    """A cell cut through its centre by a straight interface at any angle: ``η = I/ε̄ + (⟨ε⁻¹⟩ − 1/ε̄) n nᵀ``
-    with ``n`` the interface's normal (within 2° at 16² samples per cell; the first moment over the
+    """A cell cut through its centre by a straight interface at any angle:
+    ``η = I/ε̄ + (⟨ε⁻¹⟩ − 1/ε̄) n nᵀ`` with ``n`` the interface's normal (within 2° at 16² samples per cell; the first moment over the
     triangular lattice's parallelogram cell was off by up to 23°)."""
     n, s = 2, 16
     u = (np.arange(s * n) + 0.5) / (s * n)

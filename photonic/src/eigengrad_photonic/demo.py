@@ -119,7 +119,8 @@ def triangular(out: Path, iterations: int, n: int = 16, fine: int = 24) -> None:
         lat = t.lattice()
         path = lattice.kpath(lat, 5)
         pw = grid.PlaneWaveGrid(lat, fine, path.k)
-        eps = {"start": np.asarray(run.design.eps(run.theta0)), "optimised": np.asarray(run.design.eps(run.result.theta))}
+        eps = {"start": np.asarray(run.design.eps(run.theta0)),
+               "optimised": np.asarray(run.design.eps(run.result.theta))}
         media = {label: check.upsample(e, lat, fine) for label, e in eps.items()}
         overlap = {label: [0.0, np.inf] for label in media}
         for pol, m in t.gaps:
@@ -129,13 +130,14 @@ def triangular(out: Path, iterations: int, n: int = 16, fine: int = 24) -> None:
                 overlap[label] = [max(overlap[label][0], top), min(overlap[label][1], bottom)]
             name = "bands_tri_tm.png" if key == "tm" else f"bands_tri_complete_{pol}.png"
             plotting.band_diagram(out / name, path, f, m, f"{pol.upper()} bands, triangular lattice ({t.name})")
-            print(f"  {pol.upper()} gap above band {m} at {fine}x{fine}: start {100 * objective.gap_midgap(f['start'], m):.2f} %, "
-                  f"optimised {100 * objective.gap_midgap(f['optimised'], m):.2f} %  -> {out / name}", flush=True)
+            R = {label: 100 * objective.gap_midgap(fl, m) for label, fl in f.items()}
+            print(f"  {pol.upper()} gap above band {m} at {fine}x{fine}: start {R['start']:.2f} %, "
+                  f"optimised {R['optimised']:.2f} %  -> {out / name}", flush=True)
         print("  " + ", ".join(f"{label} {100 * 2 * (b - a) / (b + a):.2f} %" for label, (a, b) in overlap.items())
               + f" at {fine}x{fine} (the overlap of the gaps)", flush=True)
-        print(f"  {run.result.message} after {run.result.iterations} iterations; complete/single gap as optimised "
-              f"{100 * run.result.ratio[0]:.2f} % -> {100 * run.result.ratio[-1]:.2f} % (MPB reference {100 * t.mpb:.2f} %)",
-              flush=True)
+        r = run.result
+        print(f"  {r.message} after {r.iterations} iterations; as optimised {100 * r.ratio[0]:.2f} % -> "
+              f"{100 * r.ratio[-1]:.2f} % (MPB reference {100 * t.mpb:.2f} %)", flush=True)
         maps[f"{key} optimised"] = eps["optimised"]
     plotting.structure(out / "structures_tri.png", lattice.triangular(), maps)
 

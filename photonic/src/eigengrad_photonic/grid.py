@@ -54,8 +54,8 @@ def smoothed_medium(fine, n: int, lattice: Lattice, delta: float = 1e-8) -> Medi
 
     ``fine`` (``(s n, s n)``, ``s`` even) samples ``ε`` at the fractional points ``((a+½)/(sn), (b+½)/(sn))``;
     the cell of grid point ``r_ij`` holds the ``s × s`` samples nearest to it. Per cell:
-    ``ε̄ = ⟨ε⟩``, ``⟨ε⁻¹⟩``, and the normal ``n ∝ g = Σ_{|r - r_ij| <= ρ} ε (r - r_ij) / s²`` (the first
-    moment over the disk inscribed in the cell, radius ``ρ``, Cartesian: over a disk the moment of a
+    ``ε̄ = ⟨ε⟩``, ``⟨ε⁻¹⟩``, and the normal ``n ∝ g = Σ_{|r - r_ij| <= ρ} ε (r - r_ij) / s²`` (the
+    first moment over the disk inscribed in the cell, radius ``ρ``, Cartesian: over a disk the moment of a
     planar interface is normal to it; over the cell's parallelogram it is not, which tilted the
     normals on the triangular lattice and made its TE bands converge slowly);
     ``η = I/ε̄ + (⟨ε⁻¹⟩ - 1/ε̄) g gᵀ / (|g|² + δ²)`` with ``δ = delta · max ε / n`` (so that a

@@ -2,7 +2,9 @@
 
 Each wavevector is one LOBPCG solve (``solver="lobpcg"`` and the kinetic-energy preconditioner are
 passed explicitly, so eigengrad's defaults cannot change them) of the TM pencil or the TE operator
-for the lowest ``nev`` eigenpairs. Derivatives come from eigsh's adjoint rule (projected solves with
+for the lowest ``nev`` eigenpairs; all wavevectors run as one compiled program (``eigsh`` vmapped
+over the wavevector axis), compiled once per grid shape, polarisation and ``nev``. Derivatives come
+from eigsh's adjoint rule (projected solves with
 the same preconditioner, then one VJP of the product), never through the iterations.
 
 The computed set must hold whole clusters: :func:`solve` asks for ``nbands + extra`` pairs and, on
