@@ -5,10 +5,12 @@ Measures: (1) the MPB rod crystal's TM band edges (top of band 1 at M, bottom of
 against MPB at 1 000–3 000 plane waves; (2) band structure plus the gap-midgap gradient with
 respect to every grid value of ε at 16 wavevectors, TM, ≈1 000 plane waves: wall times (compile
 included on the first call, excluded on the second) and the load average. Prints a Markdown table.
-(3) with ``--legume`` (legume-gme importable), the same square-lattice rod crystal's TM and TE band
-structures at the same wavevectors and about the same plane-wave count in legume's
-``PlaneWaveExp`` (dense ``eigh`` per wavevector, analytic Fourier coefficients of the disk) and here:
-wall times and band edges, in one run.
+(3) with ``--legume`` (legume-gme and autograd importable, e.g. ``pip install --target DIR
+legume-gme autograd`` and ``PYTHONPATH=DIR``), in one run: band structure plus the gap-midgap gradient
+of the square-lattice rod crystal, TM and TE, on legume's 18 Γ–X–M–Γ wavevectors, legume's
+``PlaneWaveExp`` (dense ``eigh`` per wavevector, analytic Fourier coefficients of the disk, reverse
+mode by autograd) at several ``gmax`` and ours at several grids: edges, times, load; our edges at 96²;
+legume's gradient of an eigenvector loss at Γ's exact doublet.
 """
 
 from __future__ import annotations
@@ -64,36 +66,123 @@ def gap_and_gradient(n: int, gmax: float, per_segment: int):
     return pw, len(kp.k), float(R), float(jnp.linalg.norm(g)), times
 
 
-def legume_side_by_side(legume_gmax: int = 15, n: int = 32) -> None:
-    """Band structures (TM and TE, 4 bands) of the rod crystal on legume's Γ–X–M–Γ wavevectors:
-    legume's PWE (841 plane waves at ``gmax = 15``) against our default sphere on the 32² grid (812).
-    A sphere much smaller than the grid would make our TE converge slowly (``grid.PlaneWaveGrid``)."""
+# MPB resolution 32 (meep test_mpb.py; photonic/tests/data/mpb_band_ranges.json): top of band 1 at M,
+# bottom of band 2 at X of the rod crystal
+MPB_EDGES = {"tm": (0.28094795, 0.41711425), "te": (0.49683586, 0.44158845)}
+
+
+def _ratio(top, bot):
+    return 2 * (bot - top) / (bot + top)
+
+
+def legume_gap(k: np.ndarray, pol: str, gmax: float, radius: float = 0.2, numeig: int = 2):
+    """legume's PWE band structure + gap-midgap gradient with respect to the rod radius (autograd
+    backend: reverse mode through its dense ``eigh`` at every wavevector). Returns the edges, ``R``,
+    ``dR/dr``, the plane-wave count and the wall time."""
+    import autograd
+    import autograd.numpy as anp
     import legume
 
-    lat_l = legume.Lattice("square")
-    crystal = legume.PhotCryst(lat_l)
-    crystal.add_layer(d=0, eps_b=1)
-    crystal.layers[-1].add_shape(legume.Circle(eps=12, x_cent=0, y_cent=0, r=0.2))
-    pwe = legume.PlaneWaveExp(crystal.layers[0], gmax=legume_gmax)
-    k = lat_l.bz_path(["G", "X", "M", "G"], [5, 5, 7])["kpoints"].T  # Cartesian, rad / a
-    npw_l = pwe.gvec.shape[1]
+    legume.set_backend("autograd")
+    npw = []
+
+    def ratio(r):
+        crystal = legume.PhotCryst(legume.Lattice("square"))
+        crystal.add_layer(d=0, eps_b=1)
+        crystal.layers[-1].add_shape(legume.Circle(eps=12, x_cent=0, y_cent=0, r=r))
+        pwe = legume.PlaneWaveExp(crystal.layers[0], gmax=gmax)
+        pwe.run(kpoints=k.T, pol=pol, numeig=numeig)
+        npw.append(pwe.gvec.shape[1])
+        f = pwe.freqs
+        edges.append((anp.max(f[:, 0]), anp.min(f[:, 1])))
+        return _ratio(anp.max(f[:, 0]), anp.min(f[:, 1]))
+
+    edges = []
+    t = time.perf_counter()
+    R, g = autograd.value_and_grad(ratio)(radius)
+    dt = time.perf_counter() - t
+    top, bot = (float(getattr(e, "_value", e)) for e in edges[0])
+    return top, bot, float(R), float(g), npw[0], dt
+
+
+def ours_gap(k: np.ndarray, pol: str, n: int, radius: float = 0.2, s: int = 8, repeats: int = 2):
+    """Ours: band structure + gap-midgap gradient with respect to every sample of the fine map
+    (``(s n)²`` values, through MPB's smoothing), the default sphere of the ``n²`` grid. Returns the
+    edges, ``R``, ``|dR/dε|``, the plane-wave counts and the wall times (the first compiles)."""
     lat = lattice.square()
     pw = grid.PlaneWaveGrid(lat, n, k)
-    med = grid.smoothed_medium(fine_disk(lat, n, 0.2, 12.0, s=4), n, lat)
-    print(f"\n{len(k)} wavevectors; legume {npw_l} plane waves, ours {pw.npw}")
-    print("| polarisation | code | top band 1 | bottom band 2 | time | load |")
-    print("|---|---|---|---|---|---|")
-    for pol in ("tm", "te"):
+
+    def ratio(fine):
+        f = iterative.frequencies(iterative.solve(pw, grid.smoothed_medium(fine, n, lat), pol, 2).lam)
+        top, bot = jnp.max(f[:, 0]), jnp.min(f[:, 1])
+        return _ratio(top, bot), (top, bot)
+
+    fine = jnp.asarray(fine_disk(lat, n, radius, 12.0, s))
+    times = []
+    for _ in range(repeats):
         t = time.perf_counter()
-        pwe.run(kpoints=k.T, pol=pol, numeig=4)
-        dt_l, f_l = time.perf_counter() - t, np.asarray(pwe.freqs)
-        print(f"| {pol.upper()} | legume PlaneWaveExp | {f_l[:, 0].max():.5f} | {f_l[:, 1].min():.5f} | {dt_l:.1f} s | "
-              f"{os.getloadavg()[0]:.1f} |", flush=True)
-        for rep in ("first call", "second call"):
-            t = time.perf_counter()
-            f = np.asarray(iterative.frequencies(iterative.solve(pw, med, pol, 4).lam))
-            print(f"| {pol.upper()} | eigengrad_photonic ({rep}) | {f[:, 0].max():.5f} | {f[:, 1].min():.5f} | "
-                  f"{time.perf_counter() - t:.1f} s | {os.getloadavg()[0]:.1f} |", flush=True)
+        (R, (top, bot)), g = jax.value_and_grad(ratio, has_aux=True)(fine)
+        g.block_until_ready()
+        times.append(time.perf_counter() - t)
+    return float(top), float(bot), float(R), float(jnp.linalg.norm(g)), (pw.nbands, pw.npw), times
+
+
+def legume_degenerate_gradient(gmax: float = 5, radius: float = 0.2):
+    """legume's gradient (autograd) at Γ, where TM bands 3 and 4 are an exact doublet, of a
+    gauge-invariant eigenvector loss: the doublet's total weight on the first 5 plane waves,
+    ``Σ_{i=3,4} Σ_G |v_iG|²``. (At M legume's box of plane waves is not symmetric about ``−k``: its
+    doublet there is split by ~5·10⁻⁶, and its gradient is finite and right.) Returns ``(loss, d loss/dr)``."""
+    import autograd
+    import autograd.numpy as anp
+    import legume
+
+    legume.set_backend("autograd")
+
+    def loss(r):
+        crystal = legume.PhotCryst(legume.Lattice("square"))
+        crystal.add_layer(d=0, eps_b=1)
+        crystal.layers[-1].add_shape(legume.Circle(eps=12, x_cent=0, y_cent=0, r=r))
+        pwe = legume.PlaneWaveExp(crystal.layers[0], gmax=gmax)
+        pwe.run(kpoints=np.zeros((2, 1)), pol="tm", numeig=4)
+        v = pwe.eigvecs[0]
+        return anp.sum(anp.abs(v[:5, 2:4]) ** 2)
+
+    value, grad = autograd.value_and_grad(loss)(radius)
+    return float(value), float(grad)
+
+
+def legume_side_by_side(legume_gmax=(10, 13, 16), grids=(36, 48), reference: int = 96) -> None:
+    """Band structure + gap-midgap gradient of the rod crystal (r = 0.2, ε = 12) on legume's 18
+    Γ–X–M–Γ wavevectors, TM and TE, legume's PWE at several ``gmax`` and ours at several grids, in one
+    run; then gradients at a degenerate wavevector."""
+    import legume
+
+    k = legume.Lattice("square").bz_path(["G", "X", "M", "G"], [5, 5, 7])["kpoints"].T  # Cartesian, rad / a
+    print(f"\n{len(k)} wavevectors; edges: top of band 1, bottom of band 2 (differences from MPB resolution 32)")
+    print("| polarisation | code | plane waves | top band 1 | bottom band 2 | R | time | load |")
+    print("|---|---|---|---|---|---|---|---|")
+    for pol in ("tm", "te"):
+        m_top, m_bot = MPB_EDGES[pol]
+        for gmax in legume_gmax:
+            top, bot, R, g, npw, dt = legume_gap(k, pol, gmax)
+            print(f"| {pol.upper()} | legume gmax={gmax} (grad d/dr {g:+.4f}) | {npw} | {top:.5f} ({top - m_top:+.1e})"
+                  f" | {bot:.5f} ({bot - m_bot:+.1e}) | {100 * R:.3f} % | {dt:.2f} s | {os.getloadavg()[0]:.1f} |",
+                  flush=True)
+        for n in grids:
+            top, bot, R, g, npw, times = ours_gap(k, pol, n)
+            print(f"| {pol.upper()} | ours {n}² (grad norm {g:.3e}) | {npw[0]}–{npw[1]} | {top:.5f} ({top - m_top:+.1e})"
+                  " | "
+                  f"{bot:.5f} ({bot - m_bot:+.1e}) | {100 * R:.3f} % | {times[-1]:.2f} s (first {times[0]:.1f} s) | "
+                  f"{os.getloadavg()[0]:.1f} |", flush=True)
+    lat = lattice.square()
+    pw = grid.PlaneWaveGrid(lat, reference, np.array([lat.k("M"), lat.k("X")]))
+    for pol in ("tm", "te"):
+        f = np.asarray(iterative.frequencies(iterative.solve(
+            pw, grid.smoothed_medium(fine_disk(lat, reference, 0.2, 12.0), reference, lat), pol, 2).lam))
+        print(f"ours at {reference}² ({pw.npw} plane waves), {pol.upper()}: top band 1 at M {f[0, 0]:.5f}, "
+              f"bottom band 2 at X {f[1, 1]:.5f}", flush=True)
+    value, grad = legume_degenerate_gradient()
+    print(f"\nlegume at Γ (TM doublet, bands 3-4), eigenvector loss {value:.6f}: d/dr = {grad}")
 
 
 def main() -> None:
