@@ -225,8 +225,10 @@ def test_jax_transforms_agree():
     g_loop = jnp.stack([jax.grad(loss)(a) for a in A])
     np.testing.assert_allclose(g_eager, g_loop, atol=1e-12)
     np.testing.assert_allclose(g_jit, g_loop, atol=1e-12)
-    H_fwd = jax.jacfwd(jax.grad(lambda a: ej.eigvalsh((a + a.T) / 2)[0]))(A[0])
-    H_rev = jax.jacrev(jax.grad(lambda a: ej.eigvalsh((a + a.T) / 2)[0]))(A[0])
+    # Second order under jit (the same JVP and VJP rules traced; eager, every operation of the
+    # batched second-order graphs compiled alone: 7.5 instead of 2.6 CPU-s)
+    H_fwd = jax.jit(jax.jacfwd(jax.grad(lambda a: ej.eigvalsh((a + a.T) / 2)[0])))(A[0])
+    H_rev = jax.jit(jax.jacrev(jax.grad(lambda a: ej.eigvalsh((a + a.T) / 2)[0])))(A[0])
     np.testing.assert_allclose(H_fwd, H_rev, atol=1e-10)
 
 

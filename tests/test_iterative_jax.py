@@ -149,7 +149,9 @@ def test_leading_batch_axes_and_vmap():
     g_ref = np.stack([(lambda w, V: (V[:, :k] * 2 * w[:k]) @ V[:, :k].T)(*np.linalg.eigh(A)) for A in flat])
     g_ref = g_ref.reshape(As.shape)
     assert jnp.max(jnp.abs(g - g_ref)) < 1e-9 * jnp.max(jnp.abs(g_ref))
-    gv = jax.vmap(jax.grad(lambda A: jnp.sum(ej.eigsh(A, k)[0] ** 2)))(As.reshape(-1, n, n))
+    # vmap under jit: the batched trace is the same as eager vmap's (batch tracers throughout), compiled as
+    # one program instead of operation by operation (8.5 instead of 13.4 CPU-s)
+    gv = jax.jit(jax.vmap(jax.grad(lambda A: jnp.sum(ej.eigsh(A, k)[0] ** 2))))(As.reshape(-1, n, n))
     assert jnp.max(jnp.abs(gv - g_ref.reshape(-1, n, n))) < 1e-9 * jnp.max(jnp.abs(g_ref))
 
 

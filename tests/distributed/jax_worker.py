@@ -1,7 +1,7 @@
 """Worker for tests/test_distributed_jax.py, run in a subprocess: ``XLA_FLAGS`` must force the host
 device count before JAX is imported, and ``jax.distributed`` can be initialised once per process.
 
-``python jax_worker.py --devices 8 --cases dense,stencil,eigs`` solves on one process with 8 host
+``python jax_worker.py --devices 8 --cases dense,stencil,eigs,example`` solves on one process with 8 host
 devices; ``--process I --nproc P --port N`` joins P such processes over loopback (CPU collectives,
 gloo). Each case solves a problem sharded over a mesh of every device and compares it with a
 reference: the dense case with the same solve on one device, the stencil cases with NumPy's dense
@@ -13,6 +13,8 @@ seen; the test module asserts on them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -195,12 +197,27 @@ def general():
     out["eigs_grad_spans"] = spans(gs)
 
 
+def example():
+    """The copyable example (examples/distributed/laplacian_jax.py) run by its ``main`` on this
+    process's devices: its printed output, checked by the test (one JAX start less than running it
+    as a script of its own)."""
+    argv, sys.argv = sys.argv, ["laplacian_jax.py", "--grid", "8", "6", "5"]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            lap.main()
+    finally:
+        sys.argv = argv
+    out["example_stdout"] = printed.getvalue()
+
+
 CASES = {
     "dense": dense,
     "stencil": lambda: stencil("lanczos", reverse=True, forward=True),
     "stencil_lobpcg": lambda: stencil("lobpcg", reverse=False, forward=False),
     "stencil_lobpcg_grad": lambda: stencil("lobpcg", reverse=True, forward=False),
     "eigs": general,
+    "example": example,
 }
 
 for name in opts.cases.split(","):
