@@ -99,3 +99,42 @@ def test_auto_choice():
     assert config.choose_hermitian("auto", None, sharded, "eigsh") == "lanczos"
     with_T = config.Problem(**{**p, "has_T": True}, host=True)
     assert config.choose_hermitian("auto", None, with_T, "eigsh") == "lobpcg"
+
+
+def nonnormal_copies(times: int, m: int = 60):
+    """``diag(M, ..., M)`` with ``M`` real, non-normal, complex conjugate pairs in its spectrum: every
+    eigenvalue ``times``-fold with independent eigenvectors; and ``M``'s eigenvalues."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    R = rng.standard_normal((m, m))
+    M = Q @ np.diag(np.sort(rng.uniform(1, 10, m))) @ Q.T + 0.3 * (R - R.T)
+    return sp.block_diag([sp.csr_matrix(M)] * times).tocsr(), np.linalg.eigvals(M)
+
+
+@pytest.mark.parametrize("which", ["smallest_real", "largest_magnitude"])
+def test_eigs_copies_found(which):
+    """``eigs``: ARPACK's run alone returned one copy of λ1 and the next distinct values (a wrong
+    window, found on this matrix); the confirmation locks the missed copies in."""
+    A, lam = nonnormal_copies(3)
+    v0 = np.random.default_rng(0).standard_normal(A.shape[0])
+    key = (lambda z: z.real) if which == "smallest_real" else (lambda z: -np.abs(z))
+    want = np.sort(key(np.repeat(lam, 3)))[:5]
+    raw = window.split(*arpack.eigs(A, 5, which=which, v0=v0, tol=1e-10, maxiter=10**5), 5, which, hermitian=False)[0]
+    assert not np.allclose(np.sort(key(raw)), want, rtol=1e-8)  # why the confirmation exists
+    w_all, V_all = confirm.eigs(A, 5, which=which, v0=v0, tol=1e-10, maxiter=10**5)
+    w, V, guard = window.split(w_all, V_all, 5, which, hermitian=False)
+    np.testing.assert_allclose(np.sort(key(w)), want, rtol=1e-8)
+    assert np.min(key(guard)) >= want[-1] - 1e-8 * abs(want[-1])
+    np.testing.assert_allclose(A @ V - V * w, 0, atol=1e-8 * np.max(np.abs(w)))
+    assert np.linalg.matrix_rank(V, tol=1e-6) == 5  # copies with independent vectors
+
+
+def test_eigs_shift_invert_copies():
+    A, lam = nonnormal_copies(2)
+    target = lam[np.argmin(np.abs(lam - 5.0))]
+    sigma = target + 1e-3
+    v0 = np.random.default_rng(0).standard_normal(A.shape[0])
+    w_all, V_all = confirm.eigs(A, 2, which="largest_magnitude", sigma=sigma, v0=v0, tol=1e-10, maxiter=10**5)
+    w, V, _ = window.split(w_all, V_all, 2, "largest_magnitude", sigma, hermitian=False)
+    np.testing.assert_allclose(w, [target, target], rtol=1e-8)
+    assert np.linalg.matrix_rank(V, tol=1e-6) == 2

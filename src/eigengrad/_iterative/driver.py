@@ -218,7 +218,7 @@ def solve_general(cfg: GeneralConfig, A: Op, X0: Array, host: Callable[[], Any] 
         w_all, V_all, iters = r.w * xp.astype(s, r.w.dtype), r.X, r.iters
     elif cfg.solver == "arpack":
         try:
-            w_all, V_all = arpack.eigs(host(), k, which=cfg.which, sigma=cfg.sigma, v0=np.asarray(X0[:, 0]),
+            w_all, V_all = confirm.eigs(host(), k, which=cfg.which, sigma=cfg.sigma, v0=np.asarray(X0[:, 0]),
                                        tol=cfg.tol, maxiter=cfg.maxiter)
         except ConvergenceError as e:
             return solve_general(_native_fallback(cfg, e, "arnoldi"), A, X0)
