@@ -1,6 +1,4 @@
 import os
-import shutil
-import tempfile
 
 # Tests run two pytest workers on two cores: one BLAS / XLA thread each avoids oversubscription.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -11,20 +9,6 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # the HLO passes, hence the operations and their results up to rounding, are unchanged.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 "
                       "--xla_backend_optimization_level=0")
-
-# One persistent JAX compilation cache per test run, shared by the pytest-xdist workers (and the
-# distributed tests' subprocesses): eager JAX compiles every operation for each new shape in each
-# process, and the two workers mostly compile the same programs. The process that starts the run
-# (the xdist controller, or the only process) makes an empty directory, which the workers inherit
-# through the environment, and removes it at the end: nothing is reused between runs. Every program
-# is cached (no minimum compile time); a size limit turns on JAX's file lock, so that one worker
-# never reads an entry the other is still writing. Measured: test_photonic_window.py 22.2 CPU-s
-# compiling everything, 9.5 CPU-s with every program in the cache.
-_RUN_CACHE = None
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-    _RUN_CACHE = tempfile.mkdtemp(prefix="eigengrad-tests-jax-cache-")
-    os.environ.update(JAX_COMPILATION_CACHE_DIR=_RUN_CACHE, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                      JAX_COMPILATION_CACHE_MAX_SIZE=str(2**32))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -55,8 +39,3 @@ def pytest_collection_modifyitems(items):
     short tests fill in at the end, instead of one worker finishing a long test alone."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
-
-def pytest_unconfigure(config):
-    """The run's compilation cache goes with the process that made it (the workers end first)."""
-    if _RUN_CACHE is not None:
-        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
