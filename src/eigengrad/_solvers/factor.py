@@ -115,8 +115,9 @@ def end_bound(A: Any, B: Any, sign: float) -> float | None:
     """A bound of the spectrum of the pencil ``(A, B)`` at its wanted end (``sign`` +1: below the
     lowest eigenvalue, -1: above the highest) from :func:`gershgorin`, moved ``BELOW`` times the
     width past it (a bound attained, e.g. 0 for a graph Laplacian, would make ``A - σB`` singular);
-    None where no positive lower bound of ``B`` is found (:func:`_mass_bounds`). With ``xᴴAx`` in ``[a, a']||x||²`` and ``xᴴBx``
-    in ``[b, b']||x||²``, ``0 < b``: ``λ >= a/b'`` if ``a >= 0``, else ``a/b`` (mirrored for the top)."""
+    None where no positive lower bound of ``B`` is found (:func:`_mass_bounds`). With ``xᴴAx`` in
+    ``[a, a']||x||²`` and ``xᴴBx`` in ``[b, b']||x||²``, ``0 < b``: ``λ >= a/b'`` if ``a >= 0``, else
+    ``a/b`` (mirrored for the top)."""
     a, a2 = gershgorin(A)
     b, b2 = (1.0, 1.0) if B is None else _mass_bounds(B)
     if not (b > 0 and np.isfinite([a, a2, b2]).all()):
@@ -184,15 +185,16 @@ def shifted_inverse(A: Any, B: Any, sigma: float, sign: float, w: np.ndarray | N
         if (d.size == near.size and np.allclose(d, near, rtol=1e-5, atol=0)
                 and 0 <= sign * (sigma - end.sigma) <= np.max(np.abs(w - sigma))):
             return end.solve
+    if A.shape[0] > MAX_N_VOLUME and not mesh_dimension(A if B is None else abs(A) + abs(B)) <= PLANAR:
+        return None
     return _factor(A, B, sigma, sign)
 
 
 def _factor(A: Any, B: Any, sigma: float, sign: float) -> Callable[[np.ndarray], np.ndarray] | None:
-    """:func:`shifted_inverse`'s factorisation (symmetric mode; its pivots give the inertia)."""
+    """The factorisation of :func:`shifted_inverse` and :func:`end_inverse` (symmetric mode; its
+    pivots give the inertia), the callers having checked where it pays."""
     n = A.shape[0]
     M = sign * (A - sigma * (sp.eye(n, format="csc") if B is None else B))
-    if n > MAX_N_VOLUME and not mesh_dimension(M) <= PLANAR:
-        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
