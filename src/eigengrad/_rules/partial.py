@@ -58,12 +58,15 @@ class ProjectedSystem:
         return self.sign * _drop_noise(xp, self.project_in(self.project_in(R)), R)
 
     def matvec(self, Z: Array) -> Array:
-        Z = self.project_out(Z)
+        """``sign · P^H (A - λ_i B) Z`` for ``Z ∈ range(P)`` (the solver's iterates are combinations of
+        :func:`precondition`'s outputs): the right ``P`` is left out, as ``P^H (A - λ_i B) V = 0`` up to
+        the pairs' residuals, so a rounding-size part of ``Z`` along ``V`` changes nothing."""
         BZ = Z if self.B is None else self.B(Z)
         return self.sign * self.project_in(self.A(Z) - BZ * self.wc[None, :])
 
     def precondition(self, R: Array) -> Array:
-        R = self.project_in(R)
+        """``P T R`` (``P R`` without ``T``) for ``R ∈ range(P^H)`` (the right-hand sides and the
+        operator's outputs): there it is ``P T P^H R``, Hermitian positive definite."""
         return self.project_out(R if self.T is None else self.T(R))
 
     def solve(self, rhs: Array, *, method: str, tol: float, maxiter: int) -> tuple[Array, Array, Array]:

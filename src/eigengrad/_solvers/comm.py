@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
-from .._backend import Array, is_jax, mH
+from .._backend import Array, column_dot, is_jax, is_numpy, mH, real
 
 Reducer = Callable[[Array], Array]
 
@@ -53,14 +53,13 @@ def inner(xp: Any, X: Array, Y: Array) -> Array:
 
 def cdot(xp: Any, a: Array, b: Array) -> Array:
     """Column-wise inner products ``a_j^H b_j``, shape ``(m,)``, summed over ranks."""
-    c = xp.sum(xp.conj(a) * b, axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * b, axis=0)
-    return allreduce(c)
+    return allreduce(column_dot(xp, a, b))
 
 
 def cnorm(xp: Any, a: Array) -> Array:
     """Column-wise 2-norms, shape ``(m,)`` (real): the square root of the rank-summed ``sum |a|^2``.
-    On one process the scaled ``vector_norm`` (no overflow for huge entries)."""
-    if not distributed():
+    On one process the framework's ``vector_norm`` (scaled against overflow in torch and JAX; NumPy's
+    is this same unscaled sum, by ``einsum`` here)."""
+    if not distributed() and not is_numpy(xp):
         return xp.linalg.vector_norm(a, axis=0)
-    s = xp.sum(xp.real(xp.conj(a) * a), axis=0) if xp.isdtype(a.dtype, "complex floating") else xp.sum(a * a, axis=0)
-    return xp.sqrt(allreduce(s))
+    return xp.sqrt(allreduce(real(column_dot(xp, a, a))))

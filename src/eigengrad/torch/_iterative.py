@@ -195,7 +195,7 @@ def _host_system(cfg, opA: Operator, opB: Operator | None, T, w: torch.Tensor, V
     if not _problem(ops, V.dtype, opA.n, opB is not None, T is not None).host:
         return None
     return driver.host_system(cfg, T, _np(w), lambda: tuple(None if op is None else host_operator(op, V.dtype)
-                                                            for op in ops))
+                                                            for op in ops), fallback=True)
 
 
 class _Eigsh(torch.autograd.Function):
