@@ -70,9 +70,11 @@ class ProjectedSystem:
         return self.project_out(R if self.T is None else self.T(R))
 
     def solve(self, rhs: Array, *, method: str, tol: float, maxiter: int) -> tuple[Array, Array, Array]:
-        """``(z, res, iters)`` with ``z ∈ range(P)``."""
+        """``(z, res, iters)`` with ``z ∈ range(P)``. Without ``T`` and ``B``, ``P = P^H`` and the
+        residuals already lie in ``range(P)``: no preconditioner (one projection per step)."""
         solver = {"cg": krylov.cg, "minres": krylov.minres}[method]
-        z, res, iters = solver(self.matvec, rhs, prec=self.precondition, tol=tol, maxiter=maxiter)
+        prec = None if self.T is None and self.B is None else self.precondition
+        z, res, iters = solver(self.matvec, rhs, prec=prec, tol=tol, maxiter=maxiter)
         return self.project_out(z), res, iters
 
 
